@@ -1,6 +1,6 @@
 # fncache top-level build.
 #
-# Each module folder has a module.mk that declares its library, binaries and
+# Each module folder has a module.mk (or more *.mk files) that declares its library, binaries and
 # tests with the variables below; this file only knows how to build them.
 #
 #   LIBS += name                 a static library built from name_SRCS
@@ -34,7 +34,7 @@ LIBS :=
 BINS :=
 UNIT_TESTS :=
 BENCHES :=
-include $(sort $(wildcard */module.mk */*/module.mk))
+include $(sort $(wildcard */*.mk */*/*.mk))
 
 # Transitive closure of project libraries, in link order.
 deps_of = $(foreach d,$($(1)_DEPS),$(d) $(call deps_of,$(d)))

@@ -1,0 +1,203 @@
+/* tests/unit/test_frame.c — node-protocol frames: round trips, partial input,
+ * and every way a frame can be malformed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "proto/frame.h"
+
+static void test_header_round_trip_and_partial(void **state)
+{
+    (void)state;
+    struct mcp_frame_header h = {MCP_OP_GET | MCP_FRAME_REPLY, MCP_ST_NOT_FOUND, 300, 0xDEADBEEF,
+                                 (uint64_t)1 << 30};
+    unsigned char buf[MCP_FRAME_HEADER_LEN], exp[] = {0xFC, 1, 0x83, 1, 0x01, 0x2C, 0, 0,
+                                                      0xDE, 0xAD, 0xBE, 0xEF, 0, 0, 0, 0,
+                                                      0, 0, 0, 0, 0x40, 0, 0, 0};
+    mcp_frame_header_encode(buf, &h);
+    assert_memory_equal(buf, exp, sizeof exp); /* big-endian, as documented */
+    /* Any prefix is "need more", never an error or a header. */
+    for (size_t len = 0; len < MCP_FRAME_HEADER_LEN; len++) {
+        struct mcp_frame_header out;
+        assert_int_equal(mcp_frame_header_decode(buf, len, &out), 0);
+    }
+    struct mcp_frame_header out;
+    assert_int_equal(mcp_frame_header_decode(buf, sizeof buf, &out), MCP_FRAME_HEADER_LEN);
+    assert_int_equal(out.op, h.op);
+    assert_int_equal(out.status, h.status);
+    assert_int_equal(out.meta_len, h.meta_len);
+    assert_int_equal(out.seq, h.seq);
+    assert_int_equal(out.body_len, h.body_len);
+    assert_string_equal(mcp_frame_op_name(out.op), "get");
+    assert_string_equal(mcp_frame_status_text(out.status), "not found");
+}
+
+static void test_header_garbage_refused_early(void **state)
+{
+    (void)state;
+    struct mcp_frame_header h;
+    unsigned char buf[MCP_FRAME_HEADER_LEN];
+    struct mcp_frame_header ok = {MCP_OP_PUT, 0, 10, 1, 100};
+    assert_int_equal(mcp_frame_header_decode((const unsigned char *)"GET / HTTP/1.1\r\n", 16, &h), MCP_FRAME_EMAGIC);
+    assert_int_equal(mcp_frame_header_decode((const unsigned char *)"g", 1, &h), MCP_FRAME_EMAGIC);
+    mcp_frame_header_encode(buf, &ok);
+    buf[1] = 2;
+    assert_int_equal(mcp_frame_header_decode(buf, 2, &h), MCP_FRAME_EVERSION);
+    mcp_frame_header_encode(buf, &ok);
+    buf[2] = 0x42;
+    assert_int_equal(mcp_frame_header_decode(buf, 3, &h), MCP_FRAME_EOP);
+    buf[2] = 0;
+    assert_int_equal(mcp_frame_header_decode(buf, sizeof buf, &h), MCP_FRAME_EOP);
+    struct mcp_frame_header big_meta = {MCP_OP_PUT, 0, MCP_FRAME_MAX_META + 1, 1, 0};
+    mcp_frame_header_encode(buf, &big_meta);
+    assert_int_equal(mcp_frame_header_decode(buf, sizeof buf, &h), MCP_FRAME_ETOOLONG);
+    struct mcp_frame_header big_body = {MCP_OP_PUT, 0, 0, 1, MCP_FRAME_MAX_BODY + 1};
+    mcp_frame_header_encode(buf, &big_body);
+    assert_int_equal(mcp_frame_header_decode(buf, sizeof buf, &h), MCP_FRAME_ETOOLONG);
+    assert_string_equal(mcp_frame_strerror(MCP_FRAME_EMAGIC), "bad magic byte");
+}
+
+static struct mcp_chunk_meta sample(const char *key)
+{
+    return (struct mcp_chunk_meta){.version = 0x0102030405060708ull, .size = 123456789,
+                                   .expiry = 1900000000, .flags = 0xFFFFFFFF, .crc = 0xCAFEBABE,
+                                   .index = 11, .d = 10, .p = 2, .key_len = (uint16_t)strlen(key),
+                                   .key = (const unsigned char *)key};
+}
+
+static void assert_meta_equal(const struct mcp_chunk_meta *a, const struct mcp_chunk_meta *b)
+{
+    assert_int_equal(a->version, b->version);
+    assert_int_equal(a->size, b->size);
+    assert_int_equal(a->expiry, b->expiry);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->crc, b->crc);
+    assert_int_equal(a->index, b->index);
+    assert_int_equal(a->d, b->d);
+    assert_int_equal(a->p, b->p);
+    assert_int_equal(a->key_len, b->key_len);
+    assert_memory_equal(a->key, b->key, a->key_len);
+}
+
+static void test_chunk_meta(void **state)
+{
+    (void)state;
+    unsigned char buf[512];
+    struct mcp_chunk_meta m = sample("user:42"), out;
+    int n = mcp_chunk_meta_encode(buf, sizeof buf, &m);
+    assert_int_equal(n, MCP_CHUNK_META_FIXED + 7);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n, &out), 0);
+    assert_meta_equal(&m, &out);
+    assert_ptr_equal(out.key, buf + MCP_CHUNK_META_FIXED); /* borrowed, not copied */
+    /* truncated anywhere, or trailing bytes */
+    for (int len = 0; len < n; len++) assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)len, &out), MCP_FRAME_EMETA);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n + 1, &out), MCP_FRAME_EMETA);
+    /* output too small */
+    assert_int_equal(mcp_chunk_meta_encode(buf, (size_t)n - 1, &m), MCP_FRAME_ESPACE);
+    /* key length limits and chunk index outside the stripe */
+    char key[260];
+    memset(key, 'k', sizeof key);
+    key[251] = 0;
+    m = sample(key);
+    n = mcp_chunk_meta_encode(buf, sizeof buf, &m);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n, &out), MCP_FRAME_EMETA);
+    key[250] = 0;
+    m = sample(key);
+    n = mcp_chunk_meta_encode(buf, sizeof buf, &m);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n, &out), 0);
+    m = sample("");
+    n = mcp_chunk_meta_encode(buf, sizeof buf, &m);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n, &out), MCP_FRAME_EMETA);
+    m = sample("k");
+    m.index = 12;
+    n = mcp_chunk_meta_encode(buf, sizeof buf, &m);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n, &out), MCP_FRAME_EMETA);
+    m.index = 0xFF; /* "all chunks", for DEL */
+    n = mcp_chunk_meta_encode(buf, sizeof buf, &m);
+    assert_int_equal(mcp_chunk_meta_decode(buf, (size_t)n, &out), 0);
+}
+
+static void test_list_records(void **state)
+{
+    (void)state;
+    unsigned char body[4096];
+    const char *keys[] = {"a", "bb", "a-much-longer-key/with/parts"};
+    size_t pos = 0;
+    for (int i = 0; i < 3; i++) {
+        struct mcp_chunk_meta m = sample(keys[i]);
+        m.index = (uint8_t)i;
+        int n = mcp_list_record_encode(body + pos, sizeof body - pos, &m);
+        assert_true(n > 0);
+        pos += (size_t)n;
+    }
+    size_t at = 0;
+    for (int i = 0; i < 3; i++) {
+        struct mcp_chunk_meta m;
+        int n = mcp_list_record_decode(body + at, pos - at, &m);
+        assert_true(n > 0);
+        assert_int_equal(m.index, i);
+        assert_int_equal(m.key_len, strlen(keys[i]));
+        assert_memory_equal(m.key, keys[i], m.key_len);
+        at += (size_t)n;
+    }
+    assert_int_equal(at, pos);
+    struct mcp_chunk_meta m;
+    assert_int_equal(mcp_list_record_decode(body, 1, &m), MCP_FRAME_EMETA);
+    assert_int_equal(mcp_list_record_decode(body, 20, &m), MCP_FRAME_EMETA); /* record cut */
+    body[0] = 0xFF; /* length past the buffer */
+    assert_int_equal(mcp_list_record_decode(body, pos, &m), MCP_FRAME_EMETA);
+
+    unsigned char buf[64];
+    struct mcp_list_req rq = {77, 1000}, rq2;
+    struct mcp_list_reply rp = {0, 3}, rp2;
+    assert_int_equal(mcp_list_req_encode(buf, sizeof buf, &rq), 12);
+    assert_int_equal(mcp_list_req_decode(buf, 12, &rq2), 0);
+    assert_int_equal(rq2.cursor, 77);
+    assert_int_equal(rq2.max, 1000);
+    assert_int_equal(mcp_list_req_decode(buf, 11, &rq2), MCP_FRAME_EMETA);
+    assert_int_equal(mcp_list_reply_encode(buf, sizeof buf, &rp), 12);
+    assert_int_equal(mcp_list_reply_decode(buf, 12, &rp2), 0);
+    assert_int_equal(rp2.count, 3);
+    assert_int_equal(mcp_list_reply_encode(buf, 4, &rp), MCP_FRAME_ESPACE);
+}
+
+static void test_hello(void **state)
+{
+    (void)state;
+    struct mcp_hello h = {.proto_version = MCP_FRAME_VERSION, .mem_limit = 3008ull << 20,
+                          .chunks = 5, .bytes = 1 << 20, .name = "fncache-node-3", .name_len = 14,
+                          .token = "0123456789abcdef", .token_len = 16};
+    for (int i = 0; i < MCP_FRAME_INSTANCE_LEN; i++) h.instance[i] = (uint8_t)(i * 17);
+    unsigned char buf[256];
+    int n = mcp_hello_encode(buf, sizeof buf, &h);
+    assert_int_equal(n, 2 + 16 + 24 + 2 + 14 + 2 + 16);
+    struct mcp_hello out;
+    assert_int_equal(mcp_hello_decode(buf, (size_t)n, &out), 0);
+    assert_int_equal(out.proto_version, MCP_FRAME_VERSION);
+    assert_memory_equal(out.instance, h.instance, MCP_FRAME_INSTANCE_LEN);
+    assert_int_equal(out.mem_limit, h.mem_limit);
+    assert_int_equal(out.chunks, 5);
+    assert_int_equal(out.bytes, 1 << 20);
+    assert_int_equal(out.name_len, 14);
+    assert_memory_equal(out.name, "fncache-node-3", 14);
+    assert_memory_equal(out.token, "0123456789abcdef", 16);
+    for (int len = 0; len < n; len++) assert_int_equal(mcp_hello_decode(buf, (size_t)len, &out), MCP_FRAME_EMETA);
+    buf[n - 17] = 200; /* token length past the end */
+    assert_int_equal(mcp_hello_decode(buf, (size_t)n, &out), MCP_FRAME_EMETA);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_header_round_trip_and_partial),
+        cmocka_unit_test(test_header_garbage_refused_early),
+        cmocka_unit_test(test_chunk_meta),
+        cmocka_unit_test(test_list_records),
+        cmocka_unit_test(test_hello),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
