@@ -93,7 +93,7 @@ static void test_limit_refuses(void **state)
     struct cn_store s;
     uint64_t limit = 10 * cn_store_cost(1000, 2);
     assert_int_equal(cn_store_init(&s, limit), 0);
-    char key[3];
+    char key[12];
     for (int i = 0; i < 10; i++) {
         snprintf(key, sizeof key, "%02d", i);
         assert_int_equal(put(&s, key, 1, 0, 1000, i), 0);
