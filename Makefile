@@ -15,6 +15,7 @@
 # Variants keep their objects apart: build/release (default) and build/asan.
 # Release binaries are copied to bin/.
 
+.DEFAULT_GOAL := all
 VARIANT ?= release
 B := build/$(VARIANT)
 

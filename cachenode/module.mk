@@ -5,3 +5,8 @@ cnstore_DEPS := mcpframe common
 
 UNIT_TESTS += test_cn_store
 test_cn_store_DEPS := cnstore
+
+BINS += fncache-node
+fncache-node_SRCS := cachenode/main.c cachenode/runtime.c cachenode/serve.c
+fncache-node_DEPS := cnstore mcpframe common
+fncache-node_PKGS := libuv libcurl libcjson
