@@ -10,3 +10,8 @@ BINS += fncache-node
 fncache-node_SRCS := cachenode/main.c cachenode/runtime.c cachenode/serve.c
 fncache-node_DEPS := cnstore mcpframe common
 fncache-node_PKGS := libuv libcurl libcjson
+
+BENCHES += bench_node
+bench_node_SRCS := cachenode/bench_node.c
+bench_node_DEPS := mcpframe common
+bench_node_PKGS := libcurl
