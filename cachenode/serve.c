@@ -24,8 +24,6 @@
 #define READ_BUF 65536
 #define LIST_BODY_MAX (1u << 20)
 
-enum read_state { RD_HEAD, RD_META, RD_BODY };
-
 struct serve {
     uv_loop_t *loop;
     struct cn_store *store;
@@ -39,15 +37,9 @@ struct serve {
     uint64_t start_ms, last_ms;
     unsigned pending_writes;
 
-    enum read_state state;
-    unsigned char hdr[MCP_FRAME_HEADER_LEN];
-    size_t hdr_got;
-    struct mcp_frame_header h;
-    unsigned char meta[MCP_FRAME_MAX_META];
-    size_t meta_got;
-    struct mcp_chunk_meta put_meta; /* key points into meta[] */
+    struct mcp_frame_reader rd;
+    struct mcp_chunk_meta put_meta; /* key points into rd.meta */
     struct cn_buf *body;            /* PUT body being received, or NULL */
-    uint64_t body_got;
     uint8_t put_status;             /* status to answer once the body is in */
     int direct;                     /* last read went straight into body */
     unsigned char rbuf[READ_BUF];
@@ -168,15 +160,7 @@ static void send_frame(struct serve *sv, uint8_t op, uint8_t status, uint32_t se
 
 static void reply_status(struct serve *sv, uint8_t status)
 {
-    send_frame(sv, sv->h.op | MCP_FRAME_REPLY, status, sv->h.seq, NULL, 0, NULL, NULL, 0);
-}
-
-static void next_frame(struct serve *sv)
-{
-    sv->state = RD_HEAD;
-    sv->hdr_got = 0;
-    sv->meta_got = 0;
-    sv->body_got = 0;
+    send_frame(sv, sv->rd.h.op | MCP_FRAME_REPLY, status, sv->rd.h.seq, NULL, 0, NULL, NULL, 0);
 }
 
 static void complete_put(struct serve *sv)
@@ -187,7 +171,6 @@ static void complete_put(struct serve *sv)
         sv->body = NULL;
     }
     reply_status(sv, status);
-    next_frame(sv);
 }
 
 struct list_ctx {
@@ -209,7 +192,7 @@ static int list_one(const struct cn_chunk *c, void *arg)
 static void handle_list(struct serve *sv)
 {
     struct mcp_list_req rq;
-    if (mcp_list_req_decode(sv->meta, sv->h.meta_len, &rq) != 0) {
+    if (mcp_list_req_decode(sv->rd.meta, sv->rd.h.meta_len, &rq) != 0) {
         reply_status(sv, MCP_ST_BAD_REQUEST);
         return;
     }
@@ -223,30 +206,26 @@ static void handle_list(struct serve *sv)
     rp.count = l.count;
     unsigned char meta[16];
     int n = mcp_list_reply_encode(meta, sizeof meta, &rp);
-    send_frame(sv, MCP_OP_LIST | MCP_FRAME_REPLY, MCP_ST_OK, sv->h.seq, meta, (size_t)n, NULL, l.body, l.len);
+    send_frame(sv, MCP_OP_LIST | MCP_FRAME_REPLY, MCP_ST_OK, sv->rd.h.seq, meta, (size_t)n, NULL, l.body, l.len);
 }
 
 /* The metadata of a frame is in: act on it. */
 static void meta_done(struct serve *sv)
 {
     struct mcp_chunk_meta m;
-    uint8_t op = sv->h.op;
+    uint8_t op = sv->rd.h.op;
     if (op == (MCP_OP_HELLO | MCP_FRAME_REPLY)) {
-        if (sv->h.status != MCP_ST_OK) {
+        if (sv->rd.h.status != MCP_ST_OK) {
             char why[96];
-            snprintf(why, sizeof why, "proxy refused hello: %s", mcp_frame_status_text(sv->h.status));
+            snprintf(why, sizeof why, "proxy refused hello: %s", mcp_frame_status_text(sv->rd.h.status));
             cm_warn("%s", why);
             finish(sv, CN_END_REFUSED, why);
             return;
         }
         sv->hello_ok = 1;
-        next_frame(sv);
         return;
     }
-    if (op == (MCP_OP_PING | MCP_FRAME_REPLY)) {
-        next_frame(sv);
-        return;
-    }
+    if (op == (MCP_OP_PING | MCP_FRAME_REPLY)) return;
     if (!sv->hello_ok) {
         protocol_error(sv, "request before the proxy accepted the hello");
         return;
@@ -256,24 +235,23 @@ static void meta_done(struct serve *sv)
     case MCP_OP_PUT:
         sv->sum->puts++;
         sv->put_status = MCP_ST_OK;
-        if (mcp_chunk_meta_decode(sv->meta, sv->h.meta_len, &sv->put_meta) != 0 ||
+        if (mcp_chunk_meta_decode(sv->rd.meta, sv->rd.h.meta_len, &sv->put_meta) != 0 ||
             sv->put_meta.version == CN_ALL_VERSIONS || sv->put_meta.index == CN_ALL_CHUNKS) {
             sv->put_status = MCP_ST_BAD_REQUEST;
         } else {
-            sv->body = cn_store_alloc(sv->store, sv->h.body_len, sv->put_meta.key_len);
+            sv->body = cn_store_alloc(sv->store, sv->rd.h.body_len, sv->put_meta.key_len);
             if (sv->body == NULL) {
                 sv->put_status = MCP_ST_NO_SPACE;
                 sv->sum->refused_puts++;
             }
         }
         /* refused bodies are still read, and dropped, to stay in sync */
-        sv->state = RD_BODY;
-        sv->body_got = 0;
-        if (sv->h.body_len == 0) complete_put(sv);
+        if (mcp_frame_reader_body(&sv->rd, sv->body != NULL ? sv->body->bytes : NULL) == MCP_RD_DONE)
+            complete_put(sv);
         return;
     case MCP_OP_GET: {
         sv->sum->gets++;
-        if (mcp_chunk_meta_decode(sv->meta, sv->h.meta_len, &m) != 0) {
+        if (mcp_chunk_meta_decode(sv->rd.meta, sv->rd.h.meta_len, &m) != 0) {
             reply_status(sv, MCP_ST_BAD_REQUEST);
             break;
         }
@@ -284,12 +262,12 @@ static void meta_done(struct serve *sv)
         }
         unsigned char out[MCP_FRAME_MAX_META];
         int n = mcp_chunk_meta_encode(out, sizeof out, &c->meta);
-        send_frame(sv, MCP_OP_GET | MCP_FRAME_REPLY, MCP_ST_OK, sv->h.seq, out, (size_t)n, c->data, NULL, 0);
+        send_frame(sv, MCP_OP_GET | MCP_FRAME_REPLY, MCP_ST_OK, sv->rd.h.seq, out, (size_t)n, c->data, NULL, 0);
         break;
     }
     case MCP_OP_DEL:
         sv->sum->dels++;
-        if (mcp_chunk_meta_decode(sv->meta, sv->h.meta_len, &m) != 0) {
+        if (mcp_chunk_meta_decode(sv->rd.meta, sv->rd.h.meta_len, &m) != 0) {
             reply_status(sv, MCP_ST_BAD_REQUEST);
             break;
         }
@@ -307,12 +285,11 @@ static void meta_done(struct serve *sv)
         protocol_error(sv, "unexpected frame from the proxy");
         return;
     }
-    if (!sv->closing) next_frame(sv);
 }
 
 static void header_done(struct serve *sv)
 {
-    uint8_t op = sv->h.op;
+    uint8_t op = sv->rd.h.op;
     int request = !(op & MCP_FRAME_REPLY);
     if (request && op == MCP_OP_HELLO) {
         protocol_error(sv, "hello sent to a node");
@@ -322,51 +299,26 @@ static void header_done(struct serve *sv)
         protocol_error(sv, "reply frame the node never asked for");
         return;
     }
-    if (sv->h.body_len > 0 && op != MCP_OP_PUT) {
+    if (sv->rd.h.body_len > 0 && op != MCP_OP_PUT) {
         protocol_error(sv, "body on a frame that takes none");
         return;
     }
-    sv->state = RD_META;
-    if (sv->h.meta_len == 0) meta_done(sv);
+    meta_done(sv);
 }
 
 /* Consume buffered bytes: headers, metadata and the start of bodies. */
 static void process(struct serve *sv)
 {
     while (sv->rpos < sv->rlen && !sv->closing) {
-        size_t avail = sv->rlen - sv->rpos, take;
-        const unsigned char *at = sv->rbuf + sv->rpos;
-        switch (sv->state) {
-        case RD_HEAD: {
-            take = MCP_FRAME_HEADER_LEN - sv->hdr_got;
-            if (take > avail) take = avail;
-            memcpy(sv->hdr + sv->hdr_got, at, take);
-            sv->hdr_got += take;
-            sv->rpos += take;
-            int rc = mcp_frame_header_decode(sv->hdr, sv->hdr_got, &sv->h);
-            if (rc < 0) {
-                protocol_error(sv, mcp_frame_strerror(rc));
-                return;
-            }
-            if (rc > 0) header_done(sv);
-            break;
+        size_t used;
+        int ev = mcp_frame_reader_feed(&sv->rd, sv->rbuf + sv->rpos, sv->rlen - sv->rpos, &used);
+        sv->rpos += used;
+        if (ev < 0) {
+            protocol_error(sv, mcp_frame_strerror(ev));
+            return;
         }
-        case RD_META:
-            take = sv->h.meta_len - sv->meta_got;
-            if (take > avail) take = avail;
-            memcpy(sv->meta + sv->meta_got, at, take);
-            sv->meta_got += take;
-            sv->rpos += take;
-            if (sv->meta_got == sv->h.meta_len) meta_done(sv);
-            break;
-        case RD_BODY:
-            take = sv->h.body_len - sv->body_got < avail ? (size_t)(sv->h.body_len - sv->body_got) : avail;
-            if (sv->body != NULL) memcpy(sv->body->bytes + sv->body_got, at, take);
-            sv->body_got += take;
-            sv->rpos += take;
-            if (sv->body_got == sv->h.body_len) complete_put(sv);
-            break;
-        }
+        if (ev == MCP_RD_META) header_done(sv);
+        else if (ev == MCP_RD_DONE) complete_put(sv); /* only PUT frames carry a body */
     }
 }
 
@@ -374,10 +326,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct serve *sv = h->data;
-    if (sv->state == RD_BODY && sv->body != NULL && sv->rpos == sv->rlen) {
-        uint64_t left = sv->h.body_len - sv->body_got;
+    size_t left;
+    unsigned char *room = mcp_frame_reader_body_room(&sv->rd, &left);
+    if (room != NULL && sv->rpos == sv->rlen) {
         sv->direct = 1;
-        *buf = uv_buf_init((char *)sv->body->bytes + sv->body_got, (unsigned)(left > (1u << 30) ? (1u << 30) : left));
+        *buf = uv_buf_init((char *)room, (unsigned)(left > (1u << 30) ? (1u << 30) : left));
         return;
     }
     sv->direct = 0;
@@ -396,9 +349,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     (void)buf;
     struct serve *sv = stream->data;
     if (nread < 0) {
-        const char *why = nread == UV_EOF ? (sv->state == RD_HEAD && sv->hdr_got == 0
-                                                 ? "proxy closed the connection"
-                                                 : "proxy vanished mid-frame")
+        const char *why = nread == UV_EOF ? (mcp_frame_reader_idle(&sv->rd) ? "proxy closed the connection"
+                                                                            : "proxy vanished mid-frame")
                                           : uv_strerror((int)nread);
         cm_info("node connection: %s", why);
         finish(sv, CN_END_CLOSED, why);
@@ -408,8 +360,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     sv->sum->bytes_in += (uint64_t)nread;
     sv->last_ms = cm_now_ms();
     if (sv->direct) {
-        sv->body_got += (uint64_t)nread;
-        if (sv->body_got == sv->h.body_len) complete_put(sv);
+        if (mcp_frame_reader_body_filled(&sv->rd, (size_t)nread) == MCP_RD_DONE) complete_put(sv);
         return;
     }
     sv->rlen += (size_t)nread;
@@ -440,7 +391,7 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     uint64_t idle_at = sv->last_ms + sv->p->idle_ms, next;
-    if (now >= idle_at && sv->pending_writes == 0 && sv->state == RD_HEAD && sv->hdr_got == 0) {
+    if (now >= idle_at && sv->pending_writes == 0 && mcp_frame_reader_idle(&sv->rd)) {
         uint64_t ret = aligned_return(sv, now);
         if (ret <= now) {
             finish(sv, CN_END_IDLE, NULL);
@@ -505,6 +456,7 @@ void cn_serve(uv_loop_t *loop, struct cn_store *store, const struct cn_serve_par
     sv->p = params;
     sv->sum = out;
     sv->start_ms = cm_now_ms();
+    mcp_frame_reader_init(&sv->rd);
     uv_tcp_init(loop, &sv->tcp);
     uv_timer_init(loop, &sv->timer);
     sv->tcp.data = sv->timer.data = sv->connect_req.data = sv;

@@ -229,6 +229,101 @@ int mcp_list_reply_decode(const unsigned char *buf, size_t len, struct mcp_list_
     return consumed(&c);
 }
 
+enum { RD_HEAD, RD_META, RD_BODY };
+
+void mcp_frame_reader_init(struct mcp_frame_reader *r)
+{
+    r->state = RD_HEAD;
+    r->got = 0;
+    r->body = NULL;
+}
+
+int mcp_frame_reader_idle(const struct mcp_frame_reader *r) { return r->state == RD_HEAD && r->got == 0; }
+
+static int body_done(struct mcp_frame_reader *r)
+{
+    r->state = RD_HEAD;
+    r->got = 0;
+    return MCP_RD_DONE;
+}
+
+int mcp_frame_reader_body(struct mcp_frame_reader *r, unsigned char *dest)
+{
+    if (r->h.body_len == 0) return MCP_RD_DONE; /* already complete */
+    r->body = dest;
+    r->state = RD_BODY;
+    r->got = 0;
+    return MCP_RD_MORE;
+}
+
+/* Metadata complete: a frame without a body is finished here. */
+static int meta_complete(struct mcp_frame_reader *r)
+{
+    if (r->h.body_len == 0) {
+        r->state = RD_HEAD;
+        r->got = 0;
+    }
+    return MCP_RD_META;
+}
+
+unsigned char *mcp_frame_reader_body_room(const struct mcp_frame_reader *r, size_t *len)
+{
+    if (r->state != RD_BODY || r->body == NULL) return NULL;
+    *len = (size_t)(r->h.body_len - r->got);
+    return r->body + r->got;
+}
+
+int mcp_frame_reader_body_filled(struct mcp_frame_reader *r, size_t n)
+{
+    r->got += n;
+    return r->got == r->h.body_len ? body_done(r) : MCP_RD_MORE;
+}
+
+int mcp_frame_reader_feed(struct mcp_frame_reader *r, const unsigned char *buf, size_t len, size_t *used)
+{
+    size_t at = 0;
+    int event = MCP_RD_MORE;
+    while (at < len && event == MCP_RD_MORE) {
+        size_t avail = len - at, take;
+        switch (r->state) {
+        case RD_HEAD: {
+            take = MCP_FRAME_HEADER_LEN - r->got;
+            if (take > avail) take = avail;
+            memcpy(r->hdr + r->got, buf + at, take);
+            r->got += take;
+            at += take;
+            int rc = mcp_frame_header_decode(r->hdr, r->got, &r->h);
+            if (rc < 0) {
+                *used = at;
+                return rc;
+            }
+            if (rc > 0) {
+                r->state = RD_META;
+                r->got = 0;
+                if (r->h.meta_len == 0) event = meta_complete(r);
+            }
+            break;
+        }
+        case RD_META:
+            take = r->h.meta_len - r->got;
+            if (take > avail) take = avail;
+            memcpy(r->meta + r->got, buf + at, take);
+            r->got += take;
+            at += take;
+            if (r->got == r->h.meta_len) event = meta_complete(r);
+            break;
+        default: /* RD_BODY */
+            take = r->h.body_len - r->got < avail ? (size_t)(r->h.body_len - r->got) : avail;
+            if (r->body != NULL) memcpy(r->body + r->got, buf + at, take);
+            at += take;
+            event = mcp_frame_reader_body_filled(r, take);
+            break;
+        }
+    }
+    *used = at;
+    return event;
+}
+
 const char *mcp_frame_op_name(int op)
 {
     switch (op & ~MCP_FRAME_REPLY) {

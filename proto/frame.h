@@ -136,6 +136,44 @@ int mcp_list_req_decode(const unsigned char *buf, size_t len, struct mcp_list_re
 int mcp_list_reply_encode(unsigned char *out, size_t cap, const struct mcp_list_reply *r);
 int mcp_list_reply_decode(const unsigned char *buf, size_t len, struct mcp_list_reply *r);
 
+/* Incremental frame reader: feed it bytes as they arrive, in any split.
+ * It stops after the metadata of each frame (MCP_RD_META) so the caller can
+ * name where the body goes: a buffer of its own (read straight into with
+ * mcp_frame_reader_body_room, or copied from the feed), or nowhere (the body
+ * is skipped). The reader owns no memory beyond its struct. */
+enum mcp_frame_event {
+    MCP_RD_MORE = 0, /* all input consumed, frame not complete */
+    MCP_RD_META = 1, /* header and metadata in; a frame with a body then
+                        needs mcp_frame_reader_body(), one without is done */
+    MCP_RD_DONE = 2, /* frame complete (body in place) */
+};
+
+struct mcp_frame_reader {
+    int state;                 /* private */
+    size_t got;                /* bytes of the current part */
+    unsigned char hdr[MCP_FRAME_HEADER_LEN];
+    struct mcp_frame_header h; /* valid from MCP_RD_META on */
+    unsigned char meta[MCP_FRAME_MAX_META];
+    unsigned char *body;       /* destination, or NULL to skip */
+};
+
+void mcp_frame_reader_init(struct mcp_frame_reader *r);
+/* Consume from buf[0..len). Sets *used to the bytes taken and returns an
+ * event, or a negative MCP_FRAME_E* code for a malformed frame (the reader
+ * must then be re-initialised; the stream is out of step). */
+int mcp_frame_reader_feed(struct mcp_frame_reader *r, const unsigned char *buf, size_t len, size_t *used);
+/* After MCP_RD_META: where the body goes (h.body_len bytes, or NULL to
+ * skip). Returns MCP_RD_DONE at once when there is no body, else MCP_RD_MORE.
+ * The metadata stays in r->meta until the next frame's metadata is read. */
+int mcp_frame_reader_body(struct mcp_frame_reader *r, unsigned char *dest);
+/* While a body is due: the part of the destination still to fill, for
+ * reading straight from a socket; NULL when skipping or not in a body. */
+unsigned char *mcp_frame_reader_body_room(const struct mcp_frame_reader *r, size_t *len);
+/* Tell the reader that n bytes were written straight into the room. */
+int mcp_frame_reader_body_filled(struct mcp_frame_reader *r, size_t n);
+/* 1 when no byte of a next frame has been read yet. */
+int mcp_frame_reader_idle(const struct mcp_frame_reader *r);
+
 const char *mcp_frame_op_name(int op);
 const char *mcp_frame_status_text(int status);
 const char *mcp_frame_strerror(int err);

@@ -190,6 +190,109 @@ static void test_hello(void **state)
     assert_int_equal(mcp_hello_decode(buf, (size_t)n, &out), MCP_FRAME_EMETA);
 }
 
+/* A stream of frames: PUT with body, GET without meta body, PING with
+ * nothing, PUT whose body is skipped, and a zero-length-body PUT. */
+static size_t build_stream(unsigned char *out)
+{
+    size_t at = 0;
+    struct { uint8_t op; const char *meta; size_t body; } f[] = {
+        {MCP_OP_PUT, "meta-one", 1000}, {MCP_OP_GET, "m2", 0}, {MCP_OP_PING, "", 0},
+        {MCP_OP_PUT, "skip-me", 300}, {MCP_OP_PUT, "empty", 0}};
+    for (unsigned i = 0; i < 5; i++) {
+        struct mcp_frame_header h = {f[i].op, 0, (uint16_t)strlen(f[i].meta), i, f[i].body};
+        mcp_frame_header_encode(out + at, &h);
+        at += MCP_FRAME_HEADER_LEN;
+        memcpy(out + at, f[i].meta, h.meta_len);
+        at += h.meta_len;
+        for (size_t b = 0; b < f[i].body; b++) out[at++] = (unsigned char)(b * 7 + i);
+    }
+    return at;
+}
+
+/* Feed the stream in pieces of `step` bytes (0 = split once at `cut`),
+ * reading bodies through the feed or straight into the room. */
+static void read_stream(const unsigned char *in, size_t len, size_t step, size_t cut, int direct)
+{
+    struct mcp_frame_reader r;
+    mcp_frame_reader_init(&r);
+    unsigned char body[1000];
+    unsigned frames = 0;
+    size_t at = 0;
+    while (at < len) {
+        size_t piece = step ? step : (at < cut ? cut - at : len - at);
+        if (piece > len - at) piece = len - at;
+        size_t room_len;
+        unsigned char *room = mcp_frame_reader_body_room(&r, &room_len);
+        if (direct && room != NULL) { /* as if the socket wrote into it */
+            size_t n = piece < room_len ? piece : room_len;
+            memcpy(room, in + at, n);
+            at += n;
+            if (mcp_frame_reader_body_filled(&r, n) == MCP_RD_DONE) goto frame_done;
+            continue;
+        }
+        size_t used;
+        int ev = mcp_frame_reader_feed(&r, in + at, piece, &used);
+        assert_true(ev >= 0);
+        assert_true(used <= piece);
+        at += used;
+        if (ev == MCP_RD_MORE) {
+            assert_int_equal(used, piece); /* MORE means everything was taken */
+            continue;
+        }
+        if (ev == MCP_RD_META) {
+            assert_int_equal(r.h.seq, frames);
+            if (r.h.body_len == 0) goto frame_done;
+            memset(body, 0, sizeof body);
+            assert_int_equal(mcp_frame_reader_body(&r, r.h.seq == 3 ? NULL : body), MCP_RD_MORE);
+            continue;
+        }
+    frame_done:
+        if (r.h.seq == 0) {
+            assert_memory_equal(r.meta, "meta-one", 8);
+            for (size_t b = 0; b < 1000; b++) assert_int_equal(body[b], (unsigned char)(b * 7));
+        }
+        if (r.h.seq == 1) assert_memory_equal(r.meta, "m2", 2);
+        if (r.h.seq == 4) assert_memory_equal(r.meta, "empty", 5);
+        assert_true(mcp_frame_reader_idle(&r));
+        frames++;
+    }
+    assert_int_equal(frames, 5);
+}
+
+static void test_reader_scan_mode(void **state)
+{
+    (void)state;
+    unsigned char stream[4096];
+    size_t len = build_stream(stream);
+    for (int direct = 0; direct < 2; direct++) {
+        read_stream(stream, len, len, 0, direct);      /* whole */
+        read_stream(stream, len, 1, 0, direct);        /* a byte at a time */
+        for (size_t cut = 1; cut < len; cut++) read_stream(stream, len, 0, cut, direct); /* every split */
+    }
+}
+
+static void test_reader_garbage(void **state)
+{
+    (void)state;
+    struct mcp_frame_reader r;
+    unsigned char stream[4096];
+    size_t len = build_stream(stream), used;
+    mcp_frame_reader_init(&r);
+    /* a good frame, then garbage where the next header should be */
+    memcpy(stream + 24 + 8 + 1000, "set k 0 0 1\r\n", 13);
+    int ev = mcp_frame_reader_feed(&r, stream, len, &used);
+    assert_int_equal(ev, MCP_RD_META);
+    unsigned char body[1000];
+    mcp_frame_reader_body(&r, body);
+    size_t at = used;
+    ev = mcp_frame_reader_feed(&r, stream + at, len - at, &used);
+    assert_int_equal(ev, MCP_RD_DONE);
+    at += used;
+    ev = mcp_frame_reader_feed(&r, stream + at, len - at, &used);
+    assert_int_equal(ev, MCP_FRAME_EMAGIC);
+    assert_true(used <= MCP_FRAME_HEADER_LEN); /* refused within the header */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +301,8 @@ int main(void)
         cmocka_unit_test(test_chunk_meta),
         cmocka_unit_test(test_list_records),
         cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_reader_scan_mode),
+        cmocka_unit_test(test_reader_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
