@@ -1,11 +1,11 @@
-# proxy/: fncache-proxy. So far: the Invoke API client.
-LIBS += pxinvoke
-pxinvoke_SRCS := proxy/invoker.c
-pxinvoke_DEPS := common
-pxinvoke_PKGS := libuv libcurl
+# proxy/: fncache-proxy. So far: the fleet (invoker, pool), index, placement.
+LIBS += pxfleet
+pxfleet_SRCS := proxy/invoker.c proxy/pool.c
+pxfleet_DEPS := mcpframe common
+pxfleet_PKGS := libuv libcurl
 
 UNIT_TESTS += test_px_invoker
-test_px_invoker_DEPS := pxinvoke
+test_px_invoker_DEPS := pxfleet
 test_px_invoker_PKGS := libmicrohttpd
 
 LIBS += pxcore

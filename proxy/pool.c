@@ -1,0 +1,559 @@
+/* proxy/pool.c — node connections and invocations.
+ *
+ *   px_pool_submit(op) --> node.queue --(connected)--> uv_write --> node.inflight
+ *          |                                                           |
+ *          +--(sleeping)--> invoke(serve, token)                reply (in order)
+ *                                 |                                    |
+ *   accept --> unclaimed --hello+token--> node.conn            op.cb(op) once
+ *
+ * A connection that drops puts its in-flight requests back at the head of
+ * the queue (every node request is idempotent) and the node is invoked
+ * again; a request that has failed three times is answered with an error.
+ */
+#include "proxy/pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/clock.h"
+#include "common/container.h"
+#include "common/log.h"
+
+#define READ_BUF 65536
+#define MAX_TRIES 3
+#define UNCLAIMED_TIMEOUT_MS 5000
+
+struct px_node_conn {
+    uv_tcp_t tcp;
+    struct px_pool *pool;
+    struct px_node *node;          /* NULL until its hello is accepted */
+    struct px_node_conn *next;     /* in pool->unclaimed */
+    uint64_t accepted_ms;
+    int closing, bye;
+    struct mcp_frame_reader rd;
+    struct px_op *cur;             /* the request whose reply is being read */
+    int direct;
+    size_t rpos, rlen;
+    unsigned char rbuf[READ_BUF];
+};
+
+/* A frame the pool sends on its own behalf (hello replies). */
+struct ctl_write {
+    uv_write_t req;
+    struct px_node_conn *conn;
+    int close_after;
+    unsigned char buf[MCP_FRAME_HEADER_LEN];
+};
+
+static const char *const state_names[] = {
+#define PX_NODE_NAME(name, text) text,
+    PX_NODE_STATES(PX_NODE_NAME)
+#undef PX_NODE_NAME
+};
+
+const char *px_node_state_name(enum px_node_state s) { return state_names[s]; }
+
+static void node_kick(struct px_node *n);
+
+static void handle_gone(struct px_pool *pool)
+{
+    if (--pool->open_handles == 0 && pool->on_closed != NULL) pool->on_closed(pool);
+}
+
+static void listener_closed(uv_handle_t *h) { handle_gone(h->data); }
+
+static void conn_closed(uv_handle_t *h)
+{
+    struct px_node_conn *c = h->data;
+    struct px_pool *pool = c->pool;
+    free(c);
+    handle_gone(pool);
+}
+
+static void timer_closed(uv_handle_t *h) { handle_gone(((struct px_node *)h->data)->pool); }
+
+static void update_state(struct px_node *n)
+{
+    if (n->conn != NULL && !n->conn->bye) n->state = PX_NODE_CONNECTED;
+    else if (n->conn != NULL) n->state = PX_NODE_RETURNING;
+    else if (n->invoking) n->state = n->token[0] ? PX_NODE_INVOKING : PX_NODE_RETURNING;
+    else n->state = PX_NODE_SLEEPING;
+}
+
+/* Answer an op; the caller's callback may free it. */
+static void op_done(struct px_op *op, int status)
+{
+    unsigned char *list_body = op->list_body;
+    op->status = status;
+    op->cb(op, op->arg);
+    free(list_body);
+}
+
+static void fail_list(struct px_op **head, struct px_op **tail, int status)
+{
+    struct px_op *op = *head;
+    *head = *tail = NULL;
+    while (op != NULL) {
+        struct px_op *next = op->next;
+        op_done(op, status);
+        op = next;
+    }
+}
+
+static void push_back(struct px_op **head, struct px_op **tail, struct px_op *op)
+{
+    op->next = NULL;
+    if (*tail) (*tail)->next = op;
+    else *head = op;
+    *tail = op;
+}
+
+static struct px_op *pop_front(struct px_op **head, struct px_op **tail)
+{
+    struct px_op *op = *head;
+    if (op != NULL) {
+        *head = op->next;
+        if (*head == NULL) *tail = NULL;
+        op->next = NULL;
+    }
+    return op;
+}
+
+static void conn_close(struct px_node_conn *c, const char *why)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    struct px_pool *pool = c->pool;
+    struct px_node *n = c->node;
+    if (n == NULL) { /* unclaimed */
+        for (struct px_node_conn **l = &pool->unclaimed; *l; l = &(*l)->next)
+            if (*l == c) {
+                *l = c->next;
+                break;
+            }
+    } else {
+        cm_debug("node %s: connection closed: %s", n->function, why);
+        n->conn = NULL;
+        /* Requests sent but not answered go back to the head of the queue. */
+        struct px_op *retry = NULL, *retry_tail = NULL, *op;
+        while ((op = pop_front(&n->inflight, &n->inflight_tail)) != NULL) {
+            if (++op->tries >= MAX_TRIES) op_done(op, -ECONNRESET);
+            else push_back(&retry, &retry_tail, op);
+        }
+        if (retry != NULL) {
+            retry_tail->next = n->queue;
+            if (n->queue == NULL) n->queue_tail = retry_tail;
+            n->queue = retry;
+        }
+    }
+    uv_close((uv_handle_t *)&c->tcp, conn_closed);
+    if (n != NULL) node_kick(n);
+}
+
+static void on_ctl_written(uv_write_t *req, int status)
+{
+    struct ctl_write *w = cm_container_of(req, struct ctl_write, req);
+    if (w->close_after || status < 0) conn_close(w->conn, "refused hello");
+    free(w);
+}
+
+static void send_ctl(struct px_node_conn *c, uint8_t op, uint8_t status, uint32_t seq, int close_after)
+{
+    struct ctl_write *w = malloc(sizeof *w);
+    if (w == NULL) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    w->conn = c;
+    w->close_after = close_after;
+    struct mcp_frame_header h = {op, status, 0, seq, 0};
+    mcp_frame_header_encode(w->buf, &h);
+    uv_buf_t b = uv_buf_init((char *)w->buf, sizeof w->buf);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_ctl_written) < 0) {
+        free(w);
+        conn_close(c, "write failed");
+    }
+}
+
+static void on_op_written(uv_write_t *req, int status)
+{
+    struct px_op *op = cm_container_of(req, struct px_op, wreq);
+    (void)op;
+    if (status < 0 && status != UV_ECANCELED) {
+        struct px_node_conn *c = req->handle->data;
+        conn_close(c, uv_strerror(status));
+    }
+}
+
+static void send_op(struct px_node *n, struct px_op *op)
+{
+    struct px_pool *pool = n->pool;
+    int meta_len = 0;
+    uint64_t body_len = 0;
+    unsigned char *meta = op->head + MCP_FRAME_HEADER_LEN;
+    if (op->op == MCP_OP_LIST) meta_len = mcp_list_req_encode(meta, MCP_FRAME_MAX_META, &op->list);
+    else if (op->op != MCP_OP_PING) meta_len = mcp_chunk_meta_encode(meta, MCP_FRAME_MAX_META, &op->meta);
+    if (op->op == MCP_OP_PUT) body_len = op->body_len;
+    if (meta_len < 0) {
+        op_done(op, -EINVAL);
+        return;
+    }
+    op->seq = ++pool->next_seq;
+    struct mcp_frame_header h = {op->op, 0, (uint16_t)meta_len, op->seq, body_len};
+    mcp_frame_header_encode(op->head, &h);
+    uv_buf_t bufs[2] = {uv_buf_init((char *)op->head, (unsigned)(MCP_FRAME_HEADER_LEN + meta_len))};
+    unsigned nb = 1;
+    if (body_len > 0) bufs[nb++] = uv_buf_init((char *)op->body, (unsigned)body_len);
+    push_back(&n->inflight, &n->inflight_tail, op);
+    if (uv_write(&op->wreq, (uv_stream_t *)&n->conn->tcp, bufs, nb, on_op_written) < 0)
+        conn_close(n->conn, "write failed");
+}
+
+static void on_hello_timeout(uv_timer_t *t)
+{
+    struct px_node *n = t->data;
+    cm_warn("node %s: no hello within %llu ms; failing %s requests", n->function,
+            (unsigned long long)n->pool->cfg.hello_timeout_ms, n->queue ? "its" : "no");
+    n->token[0] = 0; /* a late dial-back is refused */
+    fail_list(&n->queue, &n->queue_tail, -ETIMEDOUT);
+    update_state(n);
+}
+
+static void on_invoked(const struct px_invoke_result *r, void *arg)
+{
+    struct px_node *n = arg;
+    n->invoking = 0;
+    uv_timer_stop(&n->hello_timer);
+    if (!r->ok) {
+        n->invoke_failures++;
+        cm_warn("node %s: invocation failed: %s%s%s (HTTP %ld) %.200s", n->function,
+                r->transport_text ? r->transport_text : "", r->error_type ? r->error_type : "",
+                r->function_error ? r->function_error : "", r->http_status, r->body);
+    }
+    n->token[0] = 0;
+    if (n->pool->closing) return;
+    /* An invocation that ended without its node ever dialing back cannot
+     * serve what waited for it. */
+    if (!n->hello_seen && n->conn == NULL)
+        fail_list(&n->queue, &n->queue_tail, r->ok ? -EPROTO : -EHOSTUNREACH);
+    node_kick(n);
+}
+
+static void invoke(struct px_node *n)
+{
+    struct px_pool *pool = n->pool;
+    uint8_t raw[16];
+    if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+        fail_list(&n->queue, &n->queue_tail, -EIO);
+        return;
+    }
+    for (int i = 0; i < 16; i++) sprintf(n->token + 2 * i, "%02x", raw[i]);
+    char payload[512];
+    snprintf(payload, sizeof payload,
+             "{\"cmd\":\"serve\",\"proxy\":\"%s\",\"token\":\"%s\",\"idle_ms\":%llu,\"tick_ms\":%llu}",
+             pool->advertise, n->token, (unsigned long long)pool->cfg.idle_ms,
+             (unsigned long long)pool->cfg.tick_ms);
+    int rc = px_invoke(pool->invoker, n->function, payload, 0, pool->cfg.invoke_timeout_ms, on_invoked, n);
+    if (rc < 0) {
+        n->token[0] = 0;
+        fail_list(&n->queue, &n->queue_tail, rc);
+        return;
+    }
+    n->invoking = 1;
+    n->hello_seen = 0;
+    n->invocations++;
+    uv_timer_start(&n->hello_timer, on_hello_timeout, pool->cfg.hello_timeout_ms, 0);
+}
+
+static void node_kick(struct px_node *n)
+{
+    if (!n->pool->closing) {
+        if (n->conn != NULL && !n->conn->bye && !n->conn->closing) {
+            struct px_op *op;
+            while (n->conn != NULL && (op = pop_front(&n->queue, &n->queue_tail)) != NULL) send_op(n, op);
+        } else if (n->queue != NULL && !n->invoking && n->conn == NULL) {
+            invoke(n);
+        }
+    }
+    update_state(n);
+}
+
+void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op)
+{
+    op->status = 0;
+    op->tries = 0;
+    op->list_body = NULL;
+    op->reply_len = 0;
+    op->node = node;
+    if (pool->closing || node >= pool->nnodes) {
+        op_done(op, pool->closing ? -ECANCELED : -EINVAL);
+        return;
+    }
+    struct px_node *n = &pool->nodes[node];
+    push_back(&n->queue, &n->queue_tail, op);
+    node_kick(n);
+}
+
+static struct px_node *node_named(struct px_pool *pool, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < pool->nnodes; i++)
+        if (strlen(pool->nodes[i].function) == len && memcmp(pool->nodes[i].function, name, len) == 0)
+            return &pool->nodes[i];
+    return NULL;
+}
+
+static void on_hello(struct px_node_conn *c)
+{
+    struct px_pool *pool = c->pool;
+    struct mcp_hello h;
+    if (c->rd.h.op != MCP_OP_HELLO || mcp_hello_decode(c->rd.meta, c->rd.h.meta_len, &h) != 0) {
+        cm_warn("node port: first frame is not a valid hello; closing");
+        conn_close(c, "bad hello");
+        return;
+    }
+    if (h.proto_version != MCP_FRAME_VERSION) {
+        send_ctl(c, MCP_OP_HELLO | MCP_FRAME_REPLY, MCP_ST_BAD_VERSION, c->rd.h.seq, 1);
+        return;
+    }
+    struct px_node *n = node_named(pool, h.name, h.name_len);
+    if (n == NULL || n->conn != NULL || n->token[0] == 0 || h.token_len != strlen(n->token) ||
+        memcmp(h.token, n->token, h.token_len) != 0) {
+        cm_warn("node port: refused hello from \"%.*s\": %s", (int)h.name_len, h.name,
+                n == NULL ? "unknown function" : "token does not match an invocation in flight");
+        send_ctl(c, MCP_OP_HELLO | MCP_FRAME_REPLY, MCP_ST_BAD_TOKEN, c->rd.h.seq, 1);
+        return;
+    }
+    for (struct px_node_conn **l = &pool->unclaimed; *l; l = &(*l)->next)
+        if (*l == c) {
+            *l = c->next;
+            break;
+        }
+    c->node = n;
+    n->conn = c;
+    n->token[0] = 0; /* spent */
+    n->hello_seen = 1;
+    uv_timer_stop(&n->hello_timer);
+    n->mem_limit = h.mem_limit;
+    n->chunks = h.chunks;
+    n->bytes = h.bytes;
+    n->last_seen_ms = cm_now_ms();
+    int lost = n->known && memcmp(n->instance, h.instance, MCP_FRAME_INSTANCE_LEN) != 0;
+    memcpy(n->instance, h.instance, MCP_FRAME_INSTANCE_LEN);
+    n->known = 1;
+    send_ctl(c, MCP_OP_HELLO | MCP_FRAME_REPLY, MCP_ST_OK, c->rd.h.seq, 0);
+    if (lost) {
+        n->instances_lost++;
+        cm_info("node %s: new instance: its chunks are gone", n->function);
+        if (pool->on_instance_lost) pool->on_instance_lost(pool, n, pool->owner);
+    }
+    node_kick(n);
+}
+
+/* Header and metadata of a reply are in: match it to the oldest request. */
+static void on_reply_meta(struct px_node_conn *c)
+{
+    struct px_node *n = c->node;
+    const struct mcp_frame_header *h = &c->rd.h;
+    if (h->op == MCP_OP_BYE) {
+        c->bye = 1;
+        update_state(n);
+        return;
+    }
+    struct px_op *op = n->inflight;
+    if (op == NULL || h->op != (op->op | MCP_FRAME_REPLY) || h->seq != op->seq) {
+        cm_warn("node %s: reply out of step (op %s, seq %u); closing", n->function, mcp_frame_op_name(h->op),
+                h->seq);
+        conn_close(c, "reply out of step");
+        return;
+    }
+    c->cur = op;
+    op->status = h->status;
+    unsigned char *dest = NULL;
+    if (op->op == MCP_OP_GET && h->status == MCP_ST_OK) {
+        if (mcp_chunk_meta_decode(c->rd.meta, h->meta_len, &op->reply) != 0) {
+            conn_close(c, "bad chunk meta in reply");
+            return;
+        }
+        memcpy(op->reply_key, op->reply.key, op->reply.key_len);
+        op->reply.key = op->reply_key;
+        if (h->body_len > op->dest_cap) op->status = -EMSGSIZE; /* skip the body */
+        else dest = op->dest;
+        op->reply_len = h->body_len;
+    } else if (op->op == MCP_OP_LIST && h->status == MCP_ST_OK) {
+        if (mcp_list_reply_decode(c->rd.meta, h->meta_len, &op->list_reply) != 0) {
+            conn_close(c, "bad list reply");
+            return;
+        }
+        dest = op->list_body = malloc(h->body_len ? h->body_len : 1);
+        op->reply_len = h->body_len;
+        if (dest == NULL) op->status = -ENOMEM;
+    }
+    if (mcp_frame_reader_body(&c->rd, dest) == MCP_RD_DONE) {
+        pop_front(&n->inflight, &n->inflight_tail);
+        c->cur = NULL;
+        op_done(op, op->status);
+    }
+}
+
+static void on_reply_done(struct px_node_conn *c)
+{
+    struct px_op *op = c->cur;
+    c->cur = NULL;
+    if (op == NULL) return; /* BYE has no body */
+    pop_front(&c->node->inflight, &c->node->inflight_tail);
+    op_done(op, op->status);
+}
+
+static void process(struct px_node_conn *c)
+{
+    while (c->rpos < c->rlen && !c->closing) {
+        size_t used;
+        int ev = mcp_frame_reader_feed(&c->rd, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
+        c->rpos += used;
+        if (ev < 0) {
+            cm_warn("node connection: %s; closing", mcp_frame_strerror(ev));
+            conn_close(c, mcp_frame_strerror(ev));
+            return;
+        }
+        if (ev == MCP_RD_META) {
+            if (c->node == NULL) on_hello(c);
+            else on_reply_meta(c);
+        } else if (ev == MCP_RD_DONE) {
+            on_reply_done(c);
+        }
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct px_node_conn *c = h->data;
+    size_t left;
+    unsigned char *room = mcp_frame_reader_body_room(&c->rd, &left);
+    if (room != NULL && c->rpos == c->rlen) { /* the chunk goes straight to its buffer */
+        c->direct = 1;
+        *buf = uv_buf_init((char *)room, (unsigned)(left > (1u << 30) ? (1u << 30) : left));
+        return;
+    }
+    c->direct = 0;
+    if (c->rpos == c->rlen) {
+        c->rpos = c->rlen = 0;
+    } else if (c->rpos > 0) {
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->rpos = 0;
+    }
+    *buf = uv_buf_init((char *)c->rbuf + c->rlen, (unsigned)(sizeof c->rbuf - c->rlen));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct px_node_conn *c = s->data;
+    if (nread < 0) {
+        conn_close(c, nread == UV_EOF ? "node closed the connection" : uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0) return;
+    if (c->node != NULL) c->node->last_seen_ms = cm_now_ms();
+    if (c->direct) {
+        if (mcp_frame_reader_body_filled(&c->rd, (size_t)nread) == MCP_RD_DONE) on_reply_done(c);
+        return;
+    }
+    c->rlen += (size_t)nread;
+    process(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct px_pool *pool = server->data;
+    if (status < 0 || pool->closing) return;
+    struct px_node_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) return;
+    c->pool = pool;
+    uv_tcp_init(pool->loop, &c->tcp);
+    c->tcp.data = c;
+    pool->open_handles++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        c->closing = 1;
+        uv_close((uv_handle_t *)&c->tcp, conn_closed);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    mcp_frame_reader_init(&c->rd);
+    c->accepted_ms = cm_now_ms();
+    c->next = pool->unclaimed;
+    pool->unclaimed = c;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invoker,
+                 const struct px_pool_config *cfg)
+{
+    memset(pool, 0, sizeof *pool);
+    pool->loop = loop;
+    pool->invoker = invoker;
+    pool->cfg = *cfg;
+    if (cfg->nodes == 0 || cfg->nodes > 65535) return -EINVAL;
+    struct sockaddr_in addr;
+    int rc = uv_ip4_addr(cfg->listen_host, cfg->listen_port, &addr);
+    if (rc < 0) return rc;
+    uv_tcp_init(loop, &pool->listener);
+    pool->listener.data = pool;
+    pool->open_handles = 1;
+    if ((rc = uv_tcp_bind(&pool->listener, (const struct sockaddr *)&addr, 0)) < 0 ||
+        (rc = uv_listen((uv_stream_t *)&pool->listener, 1024, on_connection)) < 0) {
+        uv_close((uv_handle_t *)&pool->listener, listener_closed);
+        return rc;
+    }
+    struct sockaddr_in bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&pool->listener, (struct sockaddr *)&bound, &blen);
+    pool->port = ntohs(bound.sin_port);
+    if (cfg->advertise != NULL) snprintf(pool->advertise, sizeof pool->advertise, "%s", cfg->advertise);
+    else snprintf(pool->advertise, sizeof pool->advertise, "%s:%d", cfg->listen_host, pool->port);
+
+    pool->nodes = calloc(cfg->nodes, sizeof *pool->nodes);
+    if (pool->nodes == NULL) return -ENOMEM;
+    pool->nnodes = cfg->nodes;
+    for (unsigned i = 0; i < cfg->nodes; i++) {
+        struct px_node *n = &pool->nodes[i];
+        n->pool = pool;
+        n->id = (uint16_t)i;
+        snprintf(n->function, sizeof n->function, "%s%u", cfg->function_prefix, i);
+        uv_timer_init(loop, &n->hello_timer);
+        n->hello_timer.data = n;
+        pool->open_handles++;
+    }
+    return 0;
+}
+
+void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
+{
+    if (pool->closing) return;
+    pool->closing = 1;
+    pool->on_closed = on_closed;
+    while (pool->unclaimed != NULL) conn_close(pool->unclaimed, "proxy closing");
+    for (unsigned i = 0; i < pool->nnodes; i++) {
+        struct px_node *n = &pool->nodes[i];
+        fail_list(&n->queue, &n->queue_tail, -ECANCELED);
+        if (n->conn != NULL) {
+            struct px_node_conn *c = n->conn;
+            fail_list(&n->inflight, &n->inflight_tail, -ECANCELED);
+            conn_close(c, "proxy closing");
+        }
+        uv_timer_stop(&n->hello_timer);
+        uv_close((uv_handle_t *)&n->hello_timer, timer_closed);
+    }
+    uv_close((uv_handle_t *)&pool->listener, listener_closed);
+}
+
+void px_pool_free(struct px_pool *pool)
+{
+    free(pool->nodes);
+    pool->nodes = NULL;
+    pool->nnodes = 0;
+}
