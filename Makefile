@@ -11,6 +11,8 @@
 #   UNIT_TESTS += test_x         tests/unit/test_x.c, linked with test_x_DEPS
 #   BENCHES += bench_x           a benchmark program (build/<variant>/bench/),
 #                                run by the module's own bench-* target
+#   TOOLS += tool_x              a helper program for integration tests
+#                                (build/<variant>/tools/), built with the tests
 #
 # Variants keep their objects apart: build/release (default) and build/asan.
 # Release binaries are copied to bin/.
@@ -35,6 +37,7 @@ LIBS :=
 BINS :=
 UNIT_TESTS :=
 BENCHES :=
+TOOLS :=
 include $(sort $(wildcard */*.mk */*/*.mk))
 
 # Transitive closure of project libraries, in link order.
@@ -67,13 +70,14 @@ $(foreach l,$(LIBS),$(eval $(call lib_rules,$(l))))
 $(foreach p,$(BINS),$(eval $(call prog_rules,$(p),bin)))
 $(foreach t,$(UNIT_TESTS),$(eval $(call prog_rules,$(t),tests)))
 $(foreach b,$(BENCHES),$(eval $(call prog_rules,$(b),bench)))
+$(foreach t,$(TOOLS),$(eval $(call prog_rules,$(t),tools)))
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(VCFLAGS) $(EXTRA_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 BIN_FILES := $(addprefix $(B)/bin/,$(BINS))
-TEST_FILES := $(addprefix $(B)/tests/,$(UNIT_TESTS))
+TEST_FILES := $(addprefix $(B)/tests/,$(UNIT_TESTS)) $(addprefix $(B)/tools/,$(TOOLS))
 
 .PHONY: all build tests deps test unit asan check clean format help
 all: deps build

@@ -14,3 +14,7 @@ pxcore_DEPS := common
 
 UNIT_TESTS += test_px_index
 test_px_index_DEPS := pxcore
+
+TOOLS += pool_driver
+pool_driver_SRCS := tests/tools/pool_driver.c
+pool_driver_DEPS := pxfleet

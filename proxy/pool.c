@@ -227,7 +227,7 @@ static void on_invoked(const struct px_invoke_result *r, void *arg)
     struct px_node *n = arg;
     n->invoking = 0;
     uv_timer_stop(&n->hello_timer);
-    if (!r->ok) {
+    if (!r->ok && !n->pool->closing) {
         n->invoke_failures++;
         cm_warn("node %s: invocation failed: %s%s%s (HTTP %ld) %.200s", n->function,
                 r->transport_text ? r->transport_text : "", r->error_type ? r->error_type : "",
