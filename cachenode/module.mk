@@ -15,3 +15,7 @@ BENCHES += bench_node
 bench_node_SRCS := cachenode/bench_node.c
 bench_node_DEPS := mcpframe common
 bench_node_PKGS := libcurl
+
+.PHONY: bench-node
+bench-node: build $(B)/bench/bench_node
+	cachenode/bench-node.sh
