@@ -456,6 +456,9 @@ void cn_serve(uv_loop_t *loop, struct cn_store *store, const struct cn_serve_par
     sv->p = params;
     sv->sum = out;
     sv->start_ms = cm_now_ms();
+    /* The loop slept (maybe frozen for hours) since the last invocation:
+     * refresh its clock, or every timer would fire at once. */
+    uv_update_time(loop);
     mcp_frame_reader_init(&sv->rd);
     uv_tcp_init(loop, &sv->tcp);
     uv_timer_init(loop, &sv->timer);

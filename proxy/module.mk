@@ -1,7 +1,7 @@
 # proxy/: fncache-proxy. So far: the fleet (invoker, pool), index, placement.
 LIBS += pxfleet
-pxfleet_SRCS := proxy/invoker.c proxy/pool.c
-pxfleet_DEPS := mcpframe common
+pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c
+pxfleet_DEPS := ecs mcpframe common
 pxfleet_PKGS := libuv libcurl
 
 UNIT_TESTS += test_px_invoker
@@ -18,3 +18,7 @@ test_px_index_DEPS := pxcore
 TOOLS += pool_driver
 pool_driver_SRCS := tests/tools/pool_driver.c
 pool_driver_DEPS := pxfleet
+
+TOOLS += stripe_driver
+stripe_driver_SRCS := tests/tools/stripe_driver.c
+stripe_driver_DEPS := pxfleet pxcore

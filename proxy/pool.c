@@ -285,6 +285,7 @@ void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op)
 {
     op->status = 0;
     op->tries = 0;
+    op->detached = 0;
     op->list_body = NULL;
     op->reply_len = 0;
     op->node = node;
@@ -379,7 +380,8 @@ static void on_reply_meta(struct px_node_conn *c)
         }
         memcpy(op->reply_key, op->reply.key, op->reply.key_len);
         op->reply.key = op->reply_key;
-        if (h->body_len > op->dest_cap) op->status = -EMSGSIZE; /* skip the body */
+        if (op->detached) op->status = -ECANCELED; /* skip the body */
+        else if (h->body_len > op->dest_cap) op->status = -EMSGSIZE;
         else dest = op->dest;
         op->reply_len = h->body_len;
     } else if (op->op == MCP_OP_LIST && h->status == MCP_ST_OK) {
@@ -549,6 +551,16 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
         uv_close((uv_handle_t *)&n->hello_timer, timer_closed);
     }
     uv_close((uv_handle_t *)&pool->listener, listener_closed);
+}
+
+int px_pool_detach(struct px_pool *pool, struct px_op *op)
+{
+    struct px_node *n = &pool->nodes[op->node];
+    if (n->conn != NULL && n->conn->cur == op) return 0;
+    op->detached = 1;
+    op->dest = NULL;
+    op->dest_cap = 0;
+    return 1;
 }
 
 void px_pool_free(struct px_pool *pool)

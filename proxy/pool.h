@@ -67,6 +67,7 @@ struct px_op {
     struct px_op *next;
     uint32_t seq;
     int tries;
+    int detached;
     uint16_t node;
     uv_write_t wreq;
     unsigned char head[MCP_FRAME_HEADER_LEN + MCP_FRAME_MAX_META];
@@ -129,6 +130,10 @@ int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invok
                  const struct px_pool_config *cfg);
 /* Queue op for node; it is sent once the node is connected. */
 void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op);
+/* Stop a GET from writing into its destination: 1 when done (its body, if
+ * it comes, is dropped and the op ends with -ECANCELED), 0 when the body is
+ * arriving right now (wait for the callback). */
+int px_pool_detach(struct px_pool *pool, struct px_op *op);
 /* Fail everything queued and in flight, close connections and handles. */
 void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *));
 /* Free the nodes once the pool is closed and the invoker too (an invocation

@@ -1,0 +1,338 @@
+/* proxy/stripe.c — write and read erasure-coded objects over the pool. */
+#include "proxy/stripe.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/container.h"
+#include "common/log.h"
+
+struct px_value *px_value_new(uint64_t len, int d, int p)
+{
+    size_t chunk_len = ecs_chunk_len(d, len);
+    if (d < 1 || p < 0 || d + p > ECS_MAX_CHUNKS || chunk_len > ECS_MAX_CHUNK_LEN) return NULL;
+    struct px_value *v = calloc(1, sizeof *v);
+    if (v == NULL) return NULL;
+    v->refs = 1;
+    v->len = len;
+    v->d = d;
+    v->p = p;
+    v->chunk_len = chunk_len;
+    /* at least one byte each, so a 0-byte object has real buffers */
+    v->data = aligned_alloc(ECS_ALIGN, chunk_len ? (size_t)d * chunk_len : ECS_ALIGN);
+    v->parity = aligned_alloc(ECS_ALIGN, chunk_len && p ? (size_t)p * chunk_len : ECS_ALIGN);
+    if (v->data == NULL || v->parity == NULL) {
+        free(v->data);
+        free(v->parity);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+struct px_value *px_value_ref(struct px_value *v)
+{
+    v->refs++;
+    return v;
+}
+
+void px_value_unref(struct px_value *v)
+{
+    if (v == NULL || --v->refs > 0) return;
+    free(v->data);
+    free(v->parity);
+    free(v);
+}
+
+unsigned char *px_value_chunk(struct px_value *v, int i)
+{
+    return i < v->d ? v->data + (size_t)i * v->chunk_len : v->parity + (size_t)(i - v->d) * v->chunk_len;
+}
+
+int px_stripe_init(struct px_stripe *st, uv_loop_t *loop, struct px_pool *pool, int d_max, int p,
+                   size_t min_chunk)
+{
+    memset(st, 0, sizeof *st);
+    if (d_max < 1 || p < 0 || d_max + p > ECS_MAX_CHUNKS) return -EINVAL;
+    st->loop = loop;
+    st->pool = pool;
+    st->d_max = d_max;
+    st->p = p;
+    st->min_chunk = min_chunk;
+    st->offload_bytes = 256 * 1024;
+    return 0;
+}
+
+void px_stripe_free(struct px_stripe *st)
+{
+    for (int d = 1; d <= ECS_MAX_CHUNKS; d++) ecs_code_free(&st->codes[d]);
+}
+
+struct ecs_code *px_stripe_code(struct px_stripe *st, int d)
+{
+    if (d < 1 || d + st->p > ECS_MAX_CHUNKS) return NULL;
+    struct ecs_code *c = &st->codes[d];
+    if (c->matrix == NULL && ecs_code_init(c, d, st->p) != 0) return NULL;
+    return c;
+}
+
+int px_stripe_width(const struct px_stripe *st, uint64_t len) { return ecs_adaptive_d(len, st->d_max, st->min_chunk); }
+
+static unsigned char *copy_key(unsigned char *buf, const unsigned char *key, uint16_t len)
+{
+    memcpy(buf, key, len);
+    return buf;
+}
+
+/* ---- write ----------------------------------------------------------- */
+
+static void encode(struct px_stripe *st, struct px_value *v)
+{
+    unsigned char *data[ECS_MAX_CHUNKS], *parity[ECS_MAX_CHUNKS];
+    ecs_stripe_split(v->d, v->data, v->len, data);
+    for (int i = 0; i < v->p; i++) parity[i] = px_value_chunk(v, v->d + i);
+    ecs_encode(&st->codes[v->d], v->chunk_len, data, parity);
+    for (int i = 0; i < v->d + v->p; i++) v->crc[i] = ecs_crc(px_value_chunk(v, i), v->chunk_len);
+}
+
+static void on_put(struct px_op *op, void *arg)
+{
+    struct px_write *w = arg;
+    if (op->status != MCP_ST_OK) {
+        w->failed |= (uint64_t)1 << (op - w->ops);
+        cm_debug("put of chunk %d to node %u failed: %d", (int)(op - w->ops), op->node, op->status);
+    }
+    if (--w->pending == 0) {
+        struct px_value *v = w->v;
+        w->done(w, w->failed ? -EIO : 0);
+        px_value_unref(v);
+    }
+}
+
+static void send_chunks(struct px_write *w)
+{
+    struct px_value *v = w->v;
+    int n = v->d + v->p;
+    w->pending = n;
+    for (int i = 0; i < n; i++) {
+        struct px_op *op = &w->ops[i];
+        memset(op, 0, sizeof *op);
+        op->op = MCP_OP_PUT;
+        op->meta = (struct mcp_chunk_meta){.version = w->version, .size = v->len, .expiry = w->expiry,
+                                           .flags = w->flags, .crc = v->crc[i], .index = (uint8_t)i,
+                                           .d = (uint8_t)v->d, .p = (uint8_t)v->p, .key_len = w->key_len,
+                                           .key = w->keybuf};
+        op->body = px_value_chunk(v, i);
+        op->body_len = v->chunk_len;
+        op->cb = on_put;
+        op->arg = w;
+    }
+    for (int i = 0; i < n; i++) px_pool_submit(w->st->pool, w->nodes[i], &w->ops[i]);
+}
+
+static void encode_work(uv_work_t *req)
+{
+    struct px_write *w = cm_container_of(req, struct px_write, work);
+    encode(w->st, w->v);
+}
+
+static void encode_done(uv_work_t *req, int status)
+{
+    (void)status;
+    send_chunks(cm_container_of(req, struct px_write, work));
+}
+
+void px_stripe_write(struct px_stripe *st, struct px_write *w)
+{
+    w->st = st;
+    w->failed = 0;
+    px_value_ref(w->v);
+    w->key = copy_key(w->keybuf, w->key, w->key_len);
+    if (px_stripe_code(st, w->v->d) == NULL || w->v->p != st->p) {
+        w->pending = 1;
+        w->failed = ~(uint64_t)0;
+        struct px_op fake = {.status = -EINVAL};
+        on_put(&fake, w); /* answers -EIO */
+        return;
+    }
+    if (w->v->len >= st->offload_bytes && uv_queue_work(st->loop, &w->work, encode_work, encode_done) == 0)
+        return;
+    encode(st, w->v);
+    send_chunks(w);
+}
+
+/* ---- read ------------------------------------------------------------ */
+
+static void read_done_maybe(struct px_read *r)
+{
+    if (r->outstanding > 0 || !r->answered || r->decoding) return;
+    px_value_unref(r->v);
+    r->v = NULL;
+    r->done(r);
+}
+
+/* Callers end with read_done_maybe(), which may free r. */
+static void answer(struct px_read *r, int status)
+{
+    r->answered = 1;
+    r->answer(r, status);
+}
+
+static uint64_t missing_data(const struct px_read *r)
+{
+    return (((uint64_t)1 << r->d) - 1) & ~r->good;
+}
+
+static void decode_work(uv_work_t *req)
+{
+    struct px_read *r = cm_container_of(req, struct px_read, work);
+    unsigned char *chunks[ECS_MAX_CHUNKS];
+    for (int i = 0; i < r->d + r->p; i++) chunks[i] = px_value_chunk(r->v, i);
+    if (ecs_decode(&r->st->codes[r->d], r->v->chunk_len, chunks, r->good, missing_data(r)) != 0)
+        r->good = 0; /* cannot happen with d good chunks; answered as a miss */
+}
+
+static void decode_done(uv_work_t *req, int status)
+{
+    (void)status;
+    struct px_read *r = cm_container_of(req, struct px_read, work);
+    r->decoding = 0;
+    answer(r, r->good ? 0 : -ENOENT);
+    read_done_maybe(r);
+}
+
+/* Enough chunks, or too few left to hope: answer, or get ready to. */
+static void read_progress(struct px_read *r)
+{
+    if (r->answered || r->decoding) return;
+    int n = r->d + r->p;
+    int good = __builtin_popcountll(r->good);
+    if (good < r->d) {
+        int pending = __builtin_popcountll(r->asked & ~(r->good | r->lost));
+        if (good + pending < r->d) answer(r, -ENOENT);
+        return;
+    }
+    /* Data chunks still on their way must not land in the slots rebuilt now. */
+    uint64_t missing = missing_data(r);
+    for (int i = 0; i < n && i < r->d; i++) {
+        if (!(missing >> i & 1) || !(r->asked >> i & 1) || (r->lost >> i & 1)) continue;
+        if (!px_pool_detach(r->st->pool, &r->ops[i])) {
+            r->st->stragglers_waited++;
+            return; /* its bytes are arriving: decide when it completes */
+        }
+    }
+    if (missing == 0) {
+        answer(r, 0);
+        return;
+    }
+    r->st->decodes++;
+    if (r->v->len >= r->st->offload_bytes &&
+        uv_queue_work(r->st->loop, &r->work, decode_work, decode_done) == 0) {
+        r->decoding = 1;
+        return;
+    }
+    decode_work(&r->work);
+    answer(r, r->good ? 0 : -ENOENT);
+}
+
+static void on_get(struct px_op *op, void *arg)
+{
+    struct px_read *r = arg;
+    int i = (int)(op - r->ops);
+    uint64_t bit = (uint64_t)1 << i;
+    r->outstanding--;
+    if (!r->answered && !(r->good & bit)) {
+        if (op->status == MCP_ST_OK && op->reply_len == r->v->chunk_len &&
+            op->reply.version == r->version && ecs_crc(px_value_chunk(r->v, i), r->v->chunk_len) == r->crc[i]) {
+            r->good |= bit;
+        } else {
+            if (op->status == MCP_ST_OK) r->st->bad_chunks++;
+            r->lost |= bit;
+        }
+        read_progress(r);
+    }
+    read_done_maybe(r);
+}
+
+void px_stripe_read(struct px_stripe *st, struct px_read *r)
+{
+    r->st = st;
+    r->good = r->lost = r->asked = 0;
+    r->answered = r->decoding = 0;
+    r->key = copy_key(r->keybuf, r->key, r->key_len);
+    r->v = px_stripe_code(st, r->d) != NULL && r->p == st->p ? px_value_new(r->size, r->d, r->p) : NULL;
+    if (r->v == NULL) {
+        r->outstanding = 0;
+        answer(r, -ENOMEM);
+        read_done_maybe(r);
+        return;
+    }
+    int n = r->d + r->p;
+    r->outstanding = 0;
+    for (int i = 0; i < n; i++) {
+        if (r->skip >> i & 1) {
+            r->lost |= (uint64_t)1 << i;
+            continue;
+        }
+        struct px_op *op = &r->ops[i];
+        memset(op, 0, sizeof *op);
+        op->op = MCP_OP_GET;
+        op->meta = (struct mcp_chunk_meta){.version = r->version, .index = (uint8_t)i, .key_len = r->key_len,
+                                           .key = r->keybuf};
+        op->dest = px_value_chunk(r->v, i);
+        op->dest_cap = r->v->chunk_len;
+        op->cb = on_get;
+        op->arg = r;
+        r->asked |= (uint64_t)1 << i;
+        r->outstanding++;
+    }
+    if (r->outstanding == 0) {
+        answer(r, -ENOENT);
+        read_done_maybe(r);
+        return;
+    }
+    /* submit after counting: a callback may run before the loop ends */
+    int left = r->outstanding;
+    for (int i = 0; i < n && left > 0; i++)
+        if (r->asked >> i & 1) {
+            left--;
+            px_pool_submit(st->pool, r->nodes[i], &r->ops[i]);
+        }
+}
+
+/* ---- delete ---------------------------------------------------------- */
+
+struct deleter {
+    int pending;
+    unsigned char key[MCP_FRAME_MAX_KEY];
+    struct px_op ops[ECS_MAX_CHUNKS];
+};
+
+static void on_deleted(struct px_op *op, void *arg)
+{
+    (void)op;
+    struct deleter *del = arg;
+    if (--del->pending == 0) free(del);
+}
+
+void px_stripe_delete(struct px_stripe *st, const unsigned char *key, uint16_t key_len, uint64_t version,
+                      int n, const uint16_t *nodes)
+{
+    struct deleter *del = calloc(1, sizeof *del);
+    if (del == NULL || n <= 0) {
+        free(del);
+        return;
+    }
+    memcpy(del->key, key, key_len);
+    del->pending = n;
+    for (int i = 0; i < n; i++) {
+        struct px_op *op = &del->ops[i];
+        op->op = MCP_OP_DEL;
+        op->meta = (struct mcp_chunk_meta){.version = version, .index = (uint8_t)i, .key_len = key_len,
+                                           .key = del->key};
+        op->cb = on_deleted;
+        op->arg = del;
+    }
+    for (int i = 0; i < n; i++) px_pool_submit(st->pool, nodes[i], &del->ops[i]);
+}

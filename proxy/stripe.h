@@ -1,0 +1,120 @@
+/* proxy/stripe.h — objects to chunks on nodes and back.
+ *
+ * An object's bytes live in one struct px_value: the stripe buffer (the
+ * object, zero-padded to d chunks, where a client's value lands and where a
+ * read's data chunks land) and p parity chunks. Writing encodes the parity
+ * (on libuv's thread pool for large objects), checksums every chunk and PUTs
+ * chunk i to nodes[i]. Reading GETs every chunk not known missing straight
+ * into its slot and answers as soon as any d have arrived with good
+ * checksums (first d win); missing data chunks are then rebuilt in place.
+ *
+ * A straggling data chunk must not land in a slot that was rebuilt (or that
+ * a client is being sent): before answering, every data chunk still on its
+ * way is detached from its slot (its bytes will be dropped), or, when its
+ * bytes are arriving at that moment, waited for.
+ *
+ * Ownership: values are reference-counted; px_stripe_write and
+ * px_stripe_read hold a reference while they work. struct px_write and
+ * struct px_read belong to the caller and must live until their `done`
+ * callback (for a read this comes after the answer, once the last
+ * straggler has finished). Keys are copied.
+ */
+#ifndef FNCACHE_PROXY_STRIPE_H
+#define FNCACHE_PROXY_STRIPE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "ec/ecs.h"
+#include "proxy/pool.h"
+
+struct px_value {
+    uint32_t refs;
+    uint64_t len;               /* object bytes */
+    int d, p;
+    size_t chunk_len;
+    unsigned char *data;        /* d * chunk_len */
+    unsigned char *parity;      /* p * chunk_len */
+    uint32_t crc[ECS_MAX_CHUNKS];
+};
+
+/* A value for an object of len bytes under a d+p code; NULL when out of
+ * memory or the chunks would be too long. One reference. */
+struct px_value *px_value_new(uint64_t len, int d, int p);
+struct px_value *px_value_ref(struct px_value *v);
+void px_value_unref(struct px_value *v);
+unsigned char *px_value_chunk(struct px_value *v, int i);
+
+struct px_stripe {
+    uv_loop_t *loop;
+    struct px_pool *pool;
+    int d_max, p;
+    size_t min_chunk;           /* adaptive width: chunks at least this long */
+    uint64_t offload_bytes;     /* objects this large are coded off the loop */
+    struct ecs_code codes[ECS_MAX_CHUNKS + 1]; /* codes[d], made when first used */
+    uint64_t decodes, bad_chunks, stragglers_waited;
+};
+
+int px_stripe_init(struct px_stripe *st, uv_loop_t *loop, struct px_pool *pool, int d_max, int p,
+                   size_t min_chunk);
+void px_stripe_free(struct px_stripe *st);
+/* The code for d data chunks (and the stripe's p), or NULL. */
+struct ecs_code *px_stripe_code(struct px_stripe *st, int d);
+/* d for an object of len bytes. */
+int px_stripe_width(const struct px_stripe *st, uint64_t len);
+
+struct px_write {
+    /* request */
+    struct px_value *v;
+    const unsigned char *key;
+    uint16_t key_len;
+    uint64_t version;
+    int64_t expiry;
+    uint32_t flags;
+    uint16_t nodes[ECS_MAX_CHUNKS];
+    void (*done)(struct px_write *w, int status); /* 0, or -EIO when a chunk was refused */
+    void *arg;
+    /* result */
+    uint64_t failed;            /* chunks not stored */
+    /* private */
+    struct px_stripe *st;
+    unsigned char keybuf[MCP_FRAME_MAX_KEY];
+    int pending;
+    uv_work_t work;
+    struct px_op ops[ECS_MAX_CHUNKS];
+};
+
+/* Encode w->v (whose data region holds the object) and store its chunks. */
+void px_stripe_write(struct px_stripe *st, struct px_write *w);
+
+struct px_read {
+    /* request */
+    const unsigned char *key;
+    uint16_t key_len;
+    uint64_t version, size;
+    int d, p;
+    uint16_t nodes[ECS_MAX_CHUNKS];
+    uint32_t crc[ECS_MAX_CHUNKS];
+    uint64_t skip;              /* chunks known missing: not asked for */
+    void (*answer)(struct px_read *r, int status); /* 0: r->v holds the object; -ENOENT: fewer than d */
+    void (*done)(struct px_read *r);               /* every op finished: r may be freed */
+    void *arg;
+    /* result */
+    struct px_value *v;         /* the read's reference; take your own in answer() */
+    uint64_t good, lost;        /* chunks that arrived verified / that failed */
+    /* private */
+    struct px_stripe *st;
+    unsigned char keybuf[MCP_FRAME_MAX_KEY];
+    int outstanding, answered, decoding;
+    uint64_t asked;
+    uv_work_t work;
+    struct px_op ops[ECS_MAX_CHUNKS];
+};
+
+void px_stripe_read(struct px_stripe *st, struct px_read *r);
+
+/* Delete an object version's chunks from its nodes, fire and forget. */
+void px_stripe_delete(struct px_stripe *st, const unsigned char *key, uint16_t key_len, uint64_t version,
+                      int n, const uint16_t *nodes);
+
+#endif
