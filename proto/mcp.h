@@ -375,7 +375,8 @@ int mcp_w_bin_status(struct mcp_wbuf *w, uint8_t opcode, uint32_t opaque,
 enum mcp_bin_status mcp_err_bin_status(int err);
 
 /* Does memcached stay silent about this error for this request? (text
- * noreply hides "too large" and "bad data chunk"; meta and others never). */
+ * noreply hides every error once the command was recognised with the right
+ * argument count; meta q and binary quiet never hide errors). */
 int mcp_err_silent(const struct mcp_request *req, int err);
 
 /* Binary opcodes (memcached protocol_binary.h). */

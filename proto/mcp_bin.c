@@ -62,7 +62,7 @@ static int shape_of(uint8_t op, struct op_shape *s)
     case MCP_BOP_NOOP: s->cmd = MCP_CMD_NOOP; return 0;
     case MCP_BOP_VERSION: s->cmd = MCP_CMD_VERSION; return 0;
     case MCP_BOP_STAT: s->cmd = MCP_CMD_STATS; s->key = -1; return 0;
-    case MCP_BOP_VERBOSITY: s->cmd = MCP_CMD_VERBOSITY; s->extlen = 4; return 0;
+    /* MCP_BOP_VERBOSITY: memcached 1.6.18 answers "Unknown command". */
     case MCP_BOP_TOUCH: s->cmd = MCP_CMD_TOUCH; s->key = 1; s->extlen = 4; return 0;
     case MCP_BOP_GATQ: s->quiet = 1; /* fall through */
     case MCP_BOP_GAT: s->cmd = MCP_CMD_GAT; s->key = 1; s->extlen = 4; return 0;

@@ -65,19 +65,12 @@ const char *mcp_cmd_name(enum mcp_cmd c)
 
 int mcp_err_silent(const struct mcp_request *req, int err)
 {
-    if (req->proto != MCP_PROTO_TEXT || !req->noreply)
-        return 0;
-    switch (req->cmd) {
-    case MCP_CMD_SET:
-    case MCP_CMD_ADD:
-    case MCP_CMD_REPLACE:
-    case MCP_CMD_APPEND:
-    case MCP_CMD_PREPEND:
-    case MCP_CMD_CAS:
-        return err == MCP_E_TOO_LARGE || err == MCP_E_BAD_CHUNK;
-    default:
-        return 0;
-    }
+    /* memcached's text noreply hides every reply, errors included, once the
+     * command's arguments were counted right (req->noreply is set then). */
+    (void)err;
+    return req->proto == MCP_PROTO_TEXT && req->noreply &&
+           req->cmd != MCP_CMD_MG && req->cmd != MCP_CMD_MS &&
+           req->cmd != MCP_CMD_MD && req->cmd != MCP_CMD_MA;
 }
 
 /* ---- numbers, as memcached's safe_strtoull/safe_strtoul/safe_strtol ---- */

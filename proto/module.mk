@@ -37,3 +37,11 @@ fuzz: build/fuzz/fuzz_proto
 	@cp -n tests/fuzz/seeds/* build/fuzz/corpus/ 2>/dev/null || true
 	cd build/fuzz && ./fuzz_proto -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 		-print_final_stats=1 corpus
+
+# The differential test's server (tests/integration/test_proto_reference.py):
+# a tiny memcached built from this codec. Built with the unit tests.
+MCP_MINISERVER := $(B)/helpers/mcp_miniserver
+$(MCP_MINISERVER): tests/integration/mcp_miniserver.c $(B)/lib/libmcp.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(VCFLAGS) $(CFLAGS) $(VLDFLAGS) -o $@ $< $(B)/lib/libmcp.a
+tests: $(MCP_MINISERVER)

@@ -473,7 +473,7 @@ static void build_bin_cases(void)
     ADD_BIN("REQ version op=0b opq=9\n", 0, HDR(0x0b, 0, 0, 0));
     ADD_BIN("REQ stats op=10 opq=9\n", 0, HDR(0x10, 0, 0, 0));
     ADD_BIN("REQ stats key=items args=items op=10 opq=9\n", 0, HDR(0x10, 5, 0, 5), 'i', 't', 'e', 'm', 's');
-    ADD_BIN("REQ verbosity verb=2 op=1b opq=9\n", 0, HDR(0x1b, 0, 4, 4), 0, 0, 0, 2);
+    ADD_BIN("ERR BIN_UNKNOWN\n", 0, HDR(0x1b, 0, 4, 4), 0, 0, 0, 2);
     ADD_BIN("ERR BIN_UNKNOWN\n", 0, HDR(0x55, 1, 0, 3), 'k', 'x', 'y');
     ADD_BIN("ERR BIN_TOO_LARGE\n", 0, HDR(0x01, 1, 8, 110), 0, 0, 0, 0, 0, 0, 0, 0, 'k',
             [9 + 24 ... 110 + 23] = 'v');
