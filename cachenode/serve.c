@@ -274,6 +274,14 @@ static void meta_done(struct serve *sv)
         reply_status(sv, cn_store_delete(sv->store, m.key, m.key_len, m.version, m.index) > 0
                              ? MCP_ST_OK : MCP_ST_NOT_FOUND);
         break;
+    case MCP_OP_TOUCH: /* chunk meta: key, version, index; expiry is the new one */
+        if (mcp_chunk_meta_decode(sv->rd.meta, sv->rd.h.meta_len, &m) != 0) {
+            reply_status(sv, MCP_ST_BAD_REQUEST);
+            break;
+        }
+        reply_status(sv, cn_store_touch(sv->store, m.key, m.key_len, m.version, m.index, m.expiry) > 0
+                             ? MCP_ST_OK : MCP_ST_NOT_FOUND);
+        break;
     case MCP_OP_LIST:
         sv->sum->lists++;
         handle_list(sv);

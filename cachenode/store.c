@@ -185,6 +185,22 @@ int cn_store_delete(struct cn_store *s, const unsigned char *key, uint16_t key_l
     return n;
 }
 
+int cn_store_touch(struct cn_store *s, const unsigned char *key, uint16_t key_len, uint64_t version,
+                   uint8_t index, int64_t expiry)
+{
+    uint64_t hash = cm_hash64(key, key_len);
+    int n = 0;
+    for (uint32_t i = *bucket_of(s, hash); i != 0; i = s->slots[i - 1].next) {
+        struct cn_chunk *c = &s->slots[i - 1];
+        if (same_key(c, hash, key, key_len) && (version == CN_ALL_VERSIONS || c->meta.version == version) &&
+            (index == CN_ALL_CHUNKS || c->meta.index == index)) {
+            c->meta.expiry = expiry;
+            n++;
+        }
+    }
+    return n;
+}
+
 /* The chain link that points at slot i. */
 static uint32_t *link_to(struct cn_store *s, uint32_t i)
 {

@@ -83,6 +83,11 @@ const struct cn_chunk *cn_store_get(struct cn_store *s, const unsigned char *key
 int cn_store_delete(struct cn_store *s, const unsigned char *key, uint16_t key_len,
                     uint64_t version, uint8_t index);
 
+/* Set the expiry of a key's chunks (one version or CN_ALL_VERSIONS, one
+ * index or CN_ALL_CHUNKS). Returns how many were changed. */
+int cn_store_touch(struct cn_store *s, const unsigned char *key, uint16_t key_len, uint64_t version,
+                   uint8_t index, int64_t expiry);
+
 /* Inventory page: calls fn for up to `max` live chunks from `cursor` on
  * (0 = from the start). Returns the cursor of the next page, 0 when done.
  * A chunk stored during the whole listing is reported exactly once. fn

@@ -35,7 +35,8 @@
     X(MCP_OP_DEL, 4, "del")       /* proxy -> node: drop chunks */           \
     X(MCP_OP_LIST, 5, "list")     /* proxy -> node: inventory page */        \
     X(MCP_OP_PING, 6, "ping")     /* either way: liveness */                 \
-    X(MCP_OP_BYE, 7, "bye")       /* node -> proxy: going to sleep */
+    X(MCP_OP_BYE, 7, "bye")       /* node -> proxy: going to sleep */        \
+    X(MCP_OP_TOUCH, 8, "touch")   /* proxy -> node: new expiry for chunks */
 
 enum mcp_frame_op {
 #define MCP_OP_ENUM(name, value, text) name = value,

@@ -8,7 +8,7 @@ import time
 HEADER = struct.Struct(">BBBBHHIIQ")  # magic version op status meta_len 0 seq 0 body_len
 CHUNK_FIXED = struct.Struct(">QQqIIBBBBH")  # version size expiry flags crc index d p 0 key_len
 MAGIC, VERSION, REPLY = 0xFC, 1, 0x80
-HELLO, PUT, GET, DEL, LIST, PING, BYE = 1, 2, 3, 4, 5, 6, 7
+HELLO, PUT, GET, DEL, LIST, PING, BYE, TOUCH = 1, 2, 3, 4, 5, 6, 7, 8
 OK, NOT_FOUND, NO_SPACE, BAD_REQUEST, BAD_TOKEN, BAD_CHECKSUM, BAD_VERSION = range(7)
 ALL_VERSIONS, ALL_CHUNKS = 0, 0xFF
 

@@ -140,7 +140,11 @@ static void test_expiry_is_lazy(void **state)
     const unsigned char *k = (const unsigned char *)"soon";
     assert_non_null(cn_store_get(&s, k, 4, 1, 0, 1999));
     assert_int_equal(s.chunks, 1);
-    assert_null(cn_store_get(&s, k, 4, 1, 0, 2000));
+    /* touch moves the expiry, as memcached's touch does for the item */
+    assert_int_equal(cn_store_touch(&s, k, 4, 1, CN_ALL_CHUNKS, 3000), 1);
+    assert_non_null(cn_store_get(&s, k, 4, 1, 0, 2999));
+    assert_int_equal(cn_store_touch(&s, k, 4, 2, CN_ALL_CHUNKS, 1), 0); /* other version */
+    assert_null(cn_store_get(&s, k, 4, 1, 0, 3000));
     assert_int_equal(s.chunks, 0);
     assert_int_equal(s.expired, 1);
     assert_int_equal(s.used, 0);
