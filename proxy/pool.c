@@ -194,8 +194,9 @@ static void send_op(struct px_node *n, struct px_op *op)
     int meta_len = 0;
     uint64_t body_len = 0;
     unsigned char *meta = op->head + MCP_FRAME_HEADER_LEN;
-    if (op->op == MCP_OP_LIST) meta_len = mcp_list_req_encode(meta, MCP_FRAME_MAX_META, &op->list);
-    else if (op->op != MCP_OP_PING) meta_len = mcp_chunk_meta_encode(meta, MCP_FRAME_MAX_META, &op->meta);
+    size_t room = sizeof op->head - MCP_FRAME_HEADER_LEN;
+    if (op->op == MCP_OP_LIST) meta_len = mcp_list_req_encode(meta, room, &op->list);
+    else if (op->op != MCP_OP_PING) meta_len = mcp_chunk_meta_encode(meta, room, &op->meta);
     if (op->op == MCP_OP_PUT) body_len = op->body_len;
     if (meta_len < 0) {
         op_done(op, -EINVAL);

@@ -70,7 +70,7 @@ struct px_op {
     int detached;
     uint16_t node;
     uv_write_t wreq;
-    unsigned char head[MCP_FRAME_HEADER_LEN + MCP_FRAME_MAX_META];
+    unsigned char head[MCP_FRAME_HEADER_LEN + MCP_CHUNK_META_FIXED + MCP_FRAME_MAX_KEY];
 };
 
 struct px_node_conn;

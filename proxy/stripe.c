@@ -105,6 +105,8 @@ static void on_put(struct px_op *op, void *arg)
     }
     if (--w->pending == 0) {
         struct px_value *v = w->v;
+        free(w->ops);
+        w->ops = NULL;
         w->done(w, w->failed ? -EIO : 0);
         px_value_unref(v);
     }
@@ -149,11 +151,14 @@ void px_stripe_write(struct px_stripe *st, struct px_write *w)
     w->failed = 0;
     px_value_ref(w->v);
     w->key = copy_key(w->keybuf, w->key, w->key_len);
-    if (px_stripe_code(st, w->v->d) == NULL || w->v->p != st->p) {
-        w->pending = 1;
+    w->ops = calloc((size_t)(w->v->d + w->v->p), sizeof *w->ops);
+    if (w->ops == NULL || px_stripe_code(st, w->v->d) == NULL || w->v->p != st->p) {
+        struct px_value *v = w->v;
+        free(w->ops);
+        w->ops = NULL;
         w->failed = ~(uint64_t)0;
-        struct px_op fake = {.status = -EINVAL};
-        on_put(&fake, w); /* answers -EIO */
+        w->done(w, -EIO);
+        px_value_unref(v);
         return;
     }
     if (w->v->len >= st->offload_bytes && uv_queue_work(st->loop, &w->work, encode_work, encode_done) == 0)
@@ -169,6 +174,8 @@ static void read_done_maybe(struct px_read *r)
     if (r->outstanding > 0 || !r->answered || r->decoding) return;
     px_value_unref(r->v);
     r->v = NULL;
+    free(r->ops);
+    r->ops = NULL;
     r->done(r);
 }
 
@@ -262,7 +269,8 @@ void px_stripe_read(struct px_stripe *st, struct px_read *r)
     r->answered = r->decoding = 0;
     r->key = copy_key(r->keybuf, r->key, r->key_len);
     r->v = px_stripe_code(st, r->d) != NULL && r->p == st->p ? px_value_new(r->size, r->d, r->p) : NULL;
-    if (r->v == NULL) {
+    r->ops = r->v != NULL ? calloc((size_t)(r->d + r->p), sizeof *r->ops) : NULL;
+    if (r->ops == NULL) {
         r->outstanding = 0;
         answer(r, -ENOMEM);
         read_done_maybe(r);

@@ -81,7 +81,7 @@ struct px_write {
     unsigned char keybuf[MCP_FRAME_MAX_KEY];
     int pending;
     uv_work_t work;
-    struct px_op ops[ECS_MAX_CHUNKS];
+    struct px_op *ops;          /* d+p of them, allocated while writing */
 };
 
 /* Encode w->v (whose data region holds the object) and store its chunks. */
@@ -108,7 +108,7 @@ struct px_read {
     int outstanding, answered, decoding;
     uint64_t asked;
     uv_work_t work;
-    struct px_op ops[ECS_MAX_CHUNKS];
+    struct px_op *ops;          /* d+p of them, allocated while reading */
 };
 
 void px_stripe_read(struct px_stripe *st, struct px_read *r);
