@@ -36,8 +36,11 @@ struct px_object {
     uint64_t missing;    /* chunks known lost */
     uint32_t flags;      /* client flags */
     uint32_t chunk_len;
+    uint32_t stored_at;  /* unix seconds of the write (flush_all) */
+    uint16_t readers;    /* reads in flight on this version's chunks */
     uint8_t d, p;
     uint8_t key_len;
+    uint8_t dead;        /* out of the index: chunks go when readers do */
     /* d+p chunk locations, then the key (not NUL-terminated) */
     unsigned char tail[];
 };

@@ -1,7 +1,7 @@
 # proxy/: fncache-proxy. So far: the fleet (invoker, pool), index, placement.
 LIBS += pxfleet
-pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c
-pxfleet_DEPS := ecs mcpframe common
+pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c proxy/cache.c proxy/frontend.c
+pxfleet_DEPS := pxcore mcp ecs mcpframe common
 pxfleet_PKGS := libuv libcurl
 
 UNIT_TESTS += test_px_invoker
@@ -22,3 +22,7 @@ pool_driver_DEPS := pxfleet
 TOOLS += stripe_driver
 stripe_driver_SRCS := tests/tools/stripe_driver.c
 stripe_driver_DEPS := pxfleet pxcore
+
+BINS += fncache-proxy
+fncache-proxy_SRCS := proxy/main.c
+fncache-proxy_DEPS := pxfleet

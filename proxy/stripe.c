@@ -309,7 +309,7 @@ void px_stripe_read(struct px_stripe *st, struct px_read *r)
         }
 }
 
-/* ---- delete ---------------------------------------------------------- */
+/* ---- delete, touch ---------------------------------------------------- */
 
 struct deleter {
     int pending;
@@ -324,8 +324,8 @@ static void on_deleted(struct px_op *op, void *arg)
     if (--del->pending == 0) free(del);
 }
 
-void px_stripe_delete(struct px_stripe *st, const unsigned char *key, uint16_t key_len, uint64_t version,
-                      int n, const uint16_t *nodes)
+void px_stripe_notify(struct px_stripe *st, uint8_t opcode, const unsigned char *key, uint16_t key_len,
+                      uint64_t version, int64_t expiry, int n, const uint16_t *nodes)
 {
     struct deleter *del = calloc(1, sizeof *del);
     if (del == NULL || n <= 0) {
@@ -336,9 +336,9 @@ void px_stripe_delete(struct px_stripe *st, const unsigned char *key, uint16_t k
     del->pending = n;
     for (int i = 0; i < n; i++) {
         struct px_op *op = &del->ops[i];
-        op->op = MCP_OP_DEL;
-        op->meta = (struct mcp_chunk_meta){.version = version, .index = (uint8_t)i, .key_len = key_len,
-                                           .key = del->key};
+        op->op = opcode;
+        op->meta = (struct mcp_chunk_meta){.version = version, .index = (uint8_t)i, .expiry = expiry,
+                                           .key_len = key_len, .key = del->key};
         op->cb = on_deleted;
         op->arg = del;
     }

@@ -113,8 +113,9 @@ struct px_read {
 
 void px_stripe_read(struct px_stripe *st, struct px_read *r);
 
-/* Delete an object version's chunks from its nodes, fire and forget. */
-void px_stripe_delete(struct px_stripe *st, const unsigned char *key, uint16_t key_len, uint64_t version,
-                      int n, const uint16_t *nodes);
+/* Send op (MCP_OP_DEL, or MCP_OP_TOUCH with a new expiry) for chunks
+ * 0..n-1 of an object version to nodes[i], fire and forget. */
+void px_stripe_notify(struct px_stripe *st, uint8_t op, const unsigned char *key, uint16_t key_len,
+                      uint64_t version, int64_t expiry, int n, const uint16_t *nodes);
 
 #endif

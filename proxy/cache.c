@@ -1,0 +1,532 @@
+/* proxy/cache.c — memcached commands over the index and the stripe layer. */
+#include "proxy/cache.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/hash.h"
+#include "common/log.h"
+#include "proxy/place.h"
+
+static int64_t unix_now(void) { return (int64_t)time(NULL); }
+
+int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe, uint16_t nnodes,
+                  uint64_t capacity, uint64_t max_value)
+{
+    memset(c, 0, sizeof *c);
+    if (nnodes < stripe->d_max + stripe->p) return -EINVAL; /* d+p distinct nodes per object */
+    c->loop = loop;
+    c->stripe = stripe;
+    c->nnodes = nnodes;
+    c->capacity = capacity;
+    c->max_value = max_value;
+    return px_index_init(&c->index);
+}
+
+static uint64_t object_bytes(const struct px_object *o) { return (uint64_t)(o->d + o->p) * o->chunk_len; }
+
+uint64_t px_cache_chunk_bytes(const struct px_cache *c, uint64_t len)
+{
+    int d = px_stripe_width(c->stripe, len);
+    return (uint64_t)(d + c->stripe->p) * ecs_chunk_len(d, len);
+}
+
+static void node_list(const struct px_object *o, uint16_t *nodes)
+{
+    const struct px_chunk_loc *loc = px_object_chunks((struct px_object *)o);
+    for (int i = 0; i < o->d + o->p; i++) nodes[i] = loc[i].node;
+}
+
+/* The object's chunks go once no read uses them. */
+static void destroy_if_idle(struct px_cache *c, struct px_object *o)
+{
+    if (!o->dead || o->readers > 0) return;
+    uint16_t nodes[ECS_MAX_CHUNKS];
+    node_list(o, nodes);
+    px_stripe_notify(c->stripe, MCP_OP_DEL, px_object_key(o), o->key_len, o->cas, 0, o->d + o->p, nodes);
+    px_object_free(o);
+}
+
+/* o has left the index (removed or replaced). */
+static void retire(struct px_cache *c, struct px_object *o)
+{
+    o->dead = 1;
+    c->used -= object_bytes(o);
+    destroy_if_idle(c, o);
+}
+
+static void drop(struct px_cache *c, struct px_object *o)
+{
+    px_index_remove(&c->index, o);
+    retire(c, o);
+}
+
+static int invalid(const struct px_cache *c, const struct px_object *o, int64_t now)
+{
+    if (px_object_expired(o, now)) return 1;
+    return c->flush_at != 0 && now >= c->flush_at && (int64_t)o->stored_at <= c->flush_at;
+}
+
+/* The live object for a key; an expired or flushed one is dropped here. */
+static struct px_object *live(struct px_cache *c, const char *key, size_t nkey, int count)
+{
+    struct px_object *o = px_index_peek(&c->index, key, nkey);
+    if (o == NULL) return NULL;
+    int64_t now = unix_now();
+    if (invalid(c, o, now)) {
+        if (count) {
+            if (px_object_expired(o, now)) c->stats.get_expired++;
+            else c->stats.get_flushed++;
+        }
+        drop(c, o);
+        return NULL;
+    }
+    px_index_touch(&c->index, o);
+    return o;
+}
+
+/* ---- reading an object ------------------------------------------------ */
+
+struct fetch {
+    struct px_read r;
+    struct px_cache *c;
+    struct px_object *o;
+    void (*then)(struct fetch *f, int status); /* 0: f->r.v holds the value */
+    void *ctx;
+};
+
+static void fetch_answer(struct px_read *r, int status)
+{
+    struct fetch *f = r->arg;
+    if (status != 0) {
+        struct px_cache *c = f->c;
+        c->stats.objects_lost++;
+        cm_warn("object \"%.*s\" unreadable: %d of %d chunks left", (int)f->o->key_len,
+                (const char *)px_object_key(f->o), __builtin_popcountll(r->good), f->o->d);
+        if (!f->o->dead) drop(c, f->o); /* a miss from now on, as for any cache */
+    }
+    f->then(f, status);
+}
+
+static void fetch_done(struct px_read *r)
+{
+    struct fetch *f = r->arg;
+    f->o->readers--;
+    destroy_if_idle(f->c, f->o);
+    free(f);
+}
+
+static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int), void *ctx)
+{
+    struct fetch *f = calloc(1, sizeof *f);
+    if (f == NULL) {
+        struct fetch stub = {.c = c, .o = o, .ctx = ctx};
+        then(&stub, -ENOMEM);
+        return;
+    }
+    f->c = c;
+    f->o = o;
+    f->then = then;
+    f->ctx = ctx;
+    o->readers++;
+    struct px_read *r = &f->r;
+    const struct px_chunk_loc *loc = px_object_chunks(o);
+    r->key = px_object_key(o);
+    r->key_len = o->key_len;
+    r->version = o->cas;
+    r->size = o->size;
+    r->d = o->d;
+    r->p = o->p;
+    r->skip = o->missing;
+    for (int i = 0; i < o->d + o->p; i++) {
+        r->nodes[i] = loc[i].node;
+        r->crc[i] = loc[i].crc;
+    }
+    r->answer = fetch_answer;
+    r->done = fetch_done;
+    r->arg = f;
+    px_stripe_read(c->stripe, r);
+}
+
+/* ---- get ------------------------------------------------------------- */
+
+static void get_fetched(struct fetch *f, int status)
+{
+    struct px_get *g = f->ctx;
+    if (status != 0) {
+        f->c->stats.get_misses++;
+        g->done(g, PX_MISS);
+        return;
+    }
+    f->c->stats.get_hits++;
+    g->value = px_value_ref(f->r.v);
+    g->flags = f->o->flags;
+    g->cas = f->o->cas;
+    g->done(g, PX_HIT);
+}
+
+static void touch_chunks(struct px_cache *c, struct px_object *o)
+{
+    uint16_t nodes[ECS_MAX_CHUNKS];
+    node_list(o, nodes);
+    px_stripe_notify(c->stripe, MCP_OP_TOUCH, px_object_key(o), o->key_len, o->cas, o->expiry, o->d + o->p,
+                     nodes);
+}
+
+void px_cache_get(struct px_cache *c, struct px_get *g)
+{
+    c->stats.cmd_get++;
+    if (g->touch) c->stats.cmd_touch++;
+    g->value = NULL;
+    struct px_object *o = live(c, g->key, g->nkey, 1);
+    if (o == NULL) {
+        c->stats.get_misses++;
+        if (g->touch) c->stats.touch_misses++;
+        g->done(g, PX_MISS);
+        return;
+    }
+    if (g->touch) {
+        c->stats.touch_hits++;
+        o->expiry = px_expiry_from(g->exptime, unix_now());
+        touch_chunks(c, o);
+    }
+    fetch(c, o, get_fetched, g);
+}
+
+/* ---- writing an object ----------------------------------------------- */
+
+/* What must still hold when the chunks are in. */
+enum cond { COND_NONE, COND_ABSENT, COND_PRESENT, COND_CAS };
+
+struct write_op {
+    struct px_write w;
+    struct px_cache *c;
+    enum cond cond;
+    uint64_t expect_cas;
+    enum px_result lost_race;  /* answer when the condition fails */
+    void (*finish)(struct write_op *op, enum px_result r);
+    void *ctx;
+    char key[PX_KEY_MAX];
+    size_t nkey;
+    uint32_t flags;
+    int64_t expiry;
+};
+
+static void evict_for(struct px_cache *c, uint64_t bytes)
+{
+    struct px_object *o;
+    while (c->used + bytes > c->capacity && (o = px_index_lru(&c->index)) != NULL) {
+        c->stats.evictions++;
+        drop(c, o);
+    }
+}
+
+static int holds(struct px_cache *c, struct write_op *op)
+{
+    struct px_object *cur = live(c, op->key, op->nkey, 0);
+    switch (op->cond) {
+    case COND_NONE: return 1;
+    case COND_ABSENT: return cur == NULL;
+    case COND_PRESENT: return cur != NULL;
+    case COND_CAS: return cur != NULL && cur->cas == op->expect_cas;
+    }
+    return 0;
+}
+
+static void written(struct px_write *w, int status)
+{
+    struct write_op *op = w->arg;
+    struct px_cache *c = op->c;
+    struct px_value *v = w->v;
+    int n = v->d + v->p;
+    if (status != 0 || !holds(c, op)) {
+        /* our chunks are not wanted: failed, or another client won */
+        px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, (uint16_t)op->nkey, w->version,
+                         0, n, w->nodes);
+        if (status != 0) c->stats.store_failures++;
+        else c->stats.lost_races++;
+        op->finish(op, status != 0 ? PX_FAILED : op->lost_race);
+        free(op);
+        return;
+    }
+    struct px_object *o = px_object_new(op->key, op->nkey, v->d, v->p);
+    if (o == NULL) {
+        px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, (uint16_t)op->nkey, w->version,
+                         0, n, w->nodes);
+        op->finish(op, PX_NO_MEMORY);
+        free(op);
+        return;
+    }
+    o->cas = w->version;
+    o->size = v->len;
+    o->expiry = op->expiry;
+    o->flags = op->flags;
+    o->chunk_len = (uint32_t)v->chunk_len;
+    o->stored_at = (uint32_t)unix_now();
+    struct px_chunk_loc *loc = px_object_chunks(o);
+    for (int i = 0; i < n; i++) loc[i] = (struct px_chunk_loc){w->nodes[i], v->crc[i]};
+    struct px_object *old = px_index_insert(&c->index, o);
+    c->used += object_bytes(o);
+    if (old != NULL) retire(c, old);
+    op->finish(op, PX_STORED);
+    free(op);
+}
+
+/* Store v (taken) under key with the given condition. */
+static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32_t flags, int64_t expiry,
+                        struct px_value *v, enum cond cond, uint64_t expect_cas, enum px_result lost_race,
+                        void (*finish)(struct write_op *, enum px_result), void *ctx)
+{
+    struct write_op *op = calloc(1, sizeof *op);
+    uint64_t bytes = (uint64_t)(v->d + v->p) * v->chunk_len;
+    if (op == NULL || bytes > c->capacity) {
+        struct write_op stub = {.c = c, .ctx = ctx};
+        px_value_unref(v);
+        free(op);
+        finish(&stub, bytes > c->capacity ? PX_TOO_LARGE : PX_NO_MEMORY);
+        return;
+    }
+    evict_for(c, bytes);
+    op->c = c;
+    op->cond = cond;
+    op->expect_cas = expect_cas;
+    op->lost_race = lost_race;
+    op->finish = finish;
+    op->ctx = ctx;
+    memcpy(op->key, key, nkey);
+    op->nkey = nkey;
+    op->flags = flags;
+    op->expiry = expiry;
+    struct px_write *w = &op->w;
+    w->v = v;
+    w->key = (const unsigned char *)op->key;
+    w->key_len = (uint16_t)nkey;
+    w->version = ++c->next_cas;
+    w->expiry = expiry;
+    w->flags = flags;
+    px_place(cm_hash64(key, nkey), NULL, c->nnodes, v->d + v->p, w->nodes);
+    w->done = written;
+    w->arg = op;
+    c->stats.cmd_set++;
+    px_stripe_write(c->stripe, w);
+    px_value_unref(v); /* the write holds its own reference */
+}
+
+/* ---- set / add / replace / cas / append / prepend ---------------------- */
+
+static void store_finished(struct write_op *op, enum px_result r)
+{
+    struct px_store *s = op->ctx;
+    s->cas = op->w.version;
+    if (s->mode == PX_CAS && r == PX_STORED) op->c->stats.cas_hits++;
+    s->done(s, r);
+}
+
+static void concat_fetched(struct fetch *f, int status)
+{
+    struct px_store *s = f->ctx;
+    struct px_cache *c = f->c;
+    struct px_value *add = s->value;
+    if (status != 0) {
+        px_value_unref(add);
+        s->done(s, PX_NOT_STORED);
+        return;
+    }
+    struct px_value *old = f->r.v;
+    uint64_t len = old->len + add->len;
+    if (len > c->max_value) {
+        px_value_unref(add);
+        s->done(s, PX_TOO_LARGE);
+        return;
+    }
+    int d = px_stripe_width(c->stripe, len);
+    struct px_value *v = px_value_new(len, d, c->stripe->p);
+    if (v == NULL) {
+        px_value_unref(add);
+        s->done(s, PX_NO_MEMORY);
+        return;
+    }
+    const struct px_value *first = s->mode == PX_APPEND ? old : add, *second = s->mode == PX_APPEND ? add : old;
+    memcpy(v->data, first->data, first->len);
+    memcpy(v->data + first->len, second->data, second->len);
+    px_value_unref(add);
+    /* append keeps the item's flags and expiry, as memcached does */
+    write_value(c, s->key, s->nkey, f->o->flags, f->o->expiry, v, COND_CAS, f->o->cas, PX_NOT_STORED,
+                store_finished, s);
+}
+
+void px_cache_store(struct px_cache *c, struct px_store *s)
+{
+    struct px_object *cur = live(c, s->key, s->nkey, 0);
+    enum cond cond = COND_NONE;
+    uint64_t expect = 0;
+    enum px_result lost = PX_NOT_STORED;
+    switch (s->mode) {
+    case PX_SET: break;
+    case PX_ADD:
+        if (cur != NULL) {
+            px_index_touch(&c->index, cur);
+            px_value_unref(s->value);
+            s->done(s, PX_NOT_STORED);
+            return;
+        }
+        cond = COND_ABSENT;
+        break;
+    case PX_REPLACE:
+        if (cur == NULL) {
+            px_value_unref(s->value);
+            s->done(s, PX_NOT_STORED);
+            return;
+        }
+        cond = COND_PRESENT;
+        break;
+    case PX_CAS:
+        if (cur == NULL || cur->cas != s->cas_in) {
+            if (cur == NULL) c->stats.cas_misses++;
+            else c->stats.cas_badval++;
+            px_value_unref(s->value);
+            s->done(s, cur == NULL ? PX_NOT_FOUND : PX_EXISTS);
+            return;
+        }
+        cond = COND_CAS;
+        expect = s->cas_in;
+        lost = PX_EXISTS;
+        break;
+    case PX_APPEND:
+    case PX_PREPEND:
+        if (cur == NULL) {
+            px_value_unref(s->value);
+            s->done(s, PX_NOT_STORED);
+            return;
+        }
+        fetch(c, cur, concat_fetched, s);
+        return;
+    }
+    write_value(c, s->key, s->nkey, s->flags, px_expiry_from(s->exptime, unix_now()), s->value, cond, expect,
+                lost, store_finished, s);
+}
+
+/* ---- incr / decr ------------------------------------------------------ */
+
+/* memcached's rule: optional leading blanks, digits that fit in 64 bits,
+ * then a blank or the end. */
+static int parse_counter(const unsigned char *p, uint64_t len, uint64_t *out)
+{
+    uint64_t i = 0, v = 0;
+    while (i < len && (p[i] == ' ' || p[i] == '\t')) i++;
+    uint64_t start = i;
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (v > (UINT64_MAX - (p[i] - '0')) / 10) return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    if (i == start || (i < len && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')) return -1;
+    *out = v;
+    return 0;
+}
+
+static void arith_finished(struct write_op *op, enum px_result r)
+{
+    struct px_arith *a = op->ctx;
+    a->cas = op->w.version;
+    /* another client changed the value meanwhile: memcached would have
+     * applied both; answer as if ours came first but was overwritten */
+    a->done(a, r == PX_STORED ? PX_STORED : r == PX_NOT_STORED ? PX_NOT_FOUND : r);
+}
+
+static void arith_fetched(struct fetch *f, int status)
+{
+    struct px_arith *a = f->ctx;
+    struct px_cache *c = f->c;
+    if (status != 0) {
+        if (a->incr) c->stats.incr_misses++;
+        else c->stats.decr_misses++;
+        a->done(a, PX_NOT_FOUND);
+        return;
+    }
+    const struct px_value *old = f->r.v;
+    uint64_t v;
+    if (old->len == 0 || parse_counter(old->data, old->len, &v) != 0) {
+        a->done(a, PX_NON_NUMERIC);
+        return;
+    }
+    if (a->incr) c->stats.incr_hits++;
+    else c->stats.decr_hits++;
+    v = a->incr ? v + a->delta : (a->delta > v ? 0 : v - a->delta);
+    a->value = v;
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
+    /* a shorter number keeps the old length, padded with blanks (memcached) */
+    uint64_t len = (uint64_t)n <= old->len ? old->len : (uint64_t)n;
+    int d = px_stripe_width(c->stripe, len);
+    struct px_value *nv = px_value_new(len, d, c->stripe->p);
+    if (nv == NULL) {
+        a->done(a, PX_NO_MEMORY);
+        return;
+    }
+    memcpy(nv->data, digits, (size_t)n);
+    memset(nv->data + n, ' ', len - (uint64_t)n);
+    write_value(c, a->key, a->nkey, f->o->flags, f->o->expiry, nv, COND_CAS, f->o->cas, PX_NOT_STORED,
+                arith_finished, a);
+}
+
+void px_cache_arith(struct px_cache *c, struct px_arith *a)
+{
+    struct px_object *cur = live(c, a->key, a->nkey, 0);
+    if (cur == NULL) {
+        if (a->incr) c->stats.incr_misses++;
+        else c->stats.decr_misses++;
+        a->done(a, PX_NOT_FOUND);
+        return;
+    }
+    fetch(c, cur, arith_fetched, a);
+}
+
+/* ---- delete / touch / flush ------------------------------------------ */
+
+enum px_result px_cache_delete(struct px_cache *c, const char *key, size_t nkey)
+{
+    struct px_object *o = live(c, key, nkey, 0);
+    if (o == NULL) {
+        c->stats.delete_misses++;
+        return PX_NOT_FOUND;
+    }
+    c->stats.delete_hits++;
+    drop(c, o);
+    return PX_DELETED;
+}
+
+enum px_result px_cache_touch(struct px_cache *c, const char *key, size_t nkey, int32_t exptime)
+{
+    c->stats.cmd_touch++;
+    struct px_object *o = live(c, key, nkey, 0);
+    if (o == NULL) {
+        c->stats.touch_misses++;
+        return PX_NOT_FOUND;
+    }
+    c->stats.touch_hits++;
+    o->expiry = px_expiry_from(exptime, unix_now());
+    touch_chunks(c, o);
+    return PX_TOUCHED;
+}
+
+void px_cache_flush(struct px_cache *c, int32_t delay)
+{
+    c->stats.cmd_flush++;
+    if (delay > 0) {
+        c->flush_at = px_expiry_from(delay, unix_now());
+        return;
+    }
+    c->flush_at = 0;
+    struct px_object *o;
+    while ((o = px_index_lru(&c->index)) != NULL) drop(c, o);
+}
+
+void px_cache_free(struct px_cache *c)
+{
+    /* the nodes go with the fleet; only the index's memory is ours */
+    px_index_free(&c->index);
+}

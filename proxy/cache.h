@@ -1,0 +1,112 @@
+/* proxy/cache.h — memcached's semantics over the striped store.
+ *
+ * The cache decides what a command means (hit or miss, stored or not, the
+ * CAS unique, expiry, flush_all, eviction) using the index; values travel
+ * through proxy/stripe. Every modification writes a new version under a new
+ * CAS unique, then switches the index, then deletes the old chunks once no
+ * read is using them: a concurrent GET sees the old or the new value, never
+ * a mix. A write whose precondition no longer holds when its chunks are in
+ * (another client won) deletes its own chunks and answers as memcached
+ * would have.
+ *
+ * Ownership: request structs belong to the caller, who keeps them alive
+ * until their callback. A value handed to px_cache_store is taken (its
+ * reference passes to the cache); a value handed out by a hit is the
+ * caller's reference. Keys are copied.
+ */
+#ifndef FNCACHE_PROXY_CACHE_H
+#define FNCACHE_PROXY_CACHE_H
+
+#include <stdint.h>
+
+#include "proxy/index.h"
+#include "proxy/stripe.h"
+
+#define PX_CACHE_STATS(X)                                                    \
+    X(cmd_get) X(cmd_set) X(cmd_touch) X(cmd_flush) X(get_hits) X(get_misses) \
+    X(get_expired) X(get_flushed) X(delete_hits) X(delete_misses)            \
+    X(incr_hits) X(incr_misses) X(decr_hits) X(decr_misses) X(cas_hits)      \
+    X(cas_misses) X(cas_badval) X(touch_hits) X(touch_misses) X(evictions)   \
+    X(objects_lost) X(store_failures) X(lost_races)
+
+struct px_cache_stats {
+#define PX_STAT_FIELD(name) uint64_t name;
+    PX_CACHE_STATS(PX_STAT_FIELD)
+#undef PX_STAT_FIELD
+};
+
+enum px_result {
+    PX_STORED, PX_NOT_STORED, PX_EXISTS, PX_NOT_FOUND, PX_DELETED, PX_TOUCHED,
+    PX_HIT, PX_MISS, PX_NON_NUMERIC, PX_TOO_LARGE, PX_NO_MEMORY, PX_FAILED,
+};
+
+enum px_store_mode { PX_SET, PX_ADD, PX_REPLACE, PX_APPEND, PX_PREPEND, PX_CAS };
+
+struct px_cache {
+    uv_loop_t *loop;
+    struct px_index index;
+    struct px_stripe *stripe;
+    uint16_t nnodes;
+    uint64_t capacity;         /* chunk bytes the fleet may hold */
+    uint64_t used;             /* chunk bytes of indexed objects */
+    uint64_t max_value;        /* -I */
+    uint64_t next_cas;
+    int64_t flush_at;          /* objects stored up to then are invalid from then on; 0 = none */
+    struct px_cache_stats stats;
+};
+
+int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe, uint16_t nnodes,
+                  uint64_t capacity, uint64_t max_value);
+void px_cache_free(struct px_cache *c);
+
+/* get / gets / gat / gats */
+struct px_get {
+    const char *key;
+    size_t nkey;
+    int touch;                 /* gat: set the expiry to exptime */
+    int32_t exptime;
+    void (*done)(struct px_get *g, enum px_result r); /* PX_HIT or PX_MISS */
+    void *arg;
+    /* result, on a hit */
+    struct px_value *value;    /* the caller's reference */
+    uint32_t flags;
+    uint64_t cas;
+};
+void px_cache_get(struct px_cache *c, struct px_get *g);
+
+/* set / add / replace / append / prepend / cas */
+struct px_store {
+    enum px_store_mode mode;
+    const char *key;
+    size_t nkey;
+    uint32_t flags;
+    int32_t exptime;
+    uint64_t cas_in;           /* PX_CAS */
+    struct px_value *value;    /* taken: data holds the client's bytes */
+    void (*done)(struct px_store *s, enum px_result r);
+    void *arg;
+    uint64_t cas;              /* result: the new CAS unique */
+};
+void px_cache_store(struct px_cache *c, struct px_store *s);
+
+/* incr / decr */
+struct px_arith {
+    const char *key;
+    size_t nkey;
+    int incr;
+    uint64_t delta;
+    void (*done)(struct px_arith *a, enum px_result r); /* PX_STORED with value, PX_NOT_FOUND, PX_NON_NUMERIC */
+    void *arg;
+    uint64_t value;            /* result */
+    uint64_t cas;
+};
+void px_cache_arith(struct px_cache *c, struct px_arith *a);
+
+/* Index-only commands answer at once. */
+enum px_result px_cache_delete(struct px_cache *c, const char *key, size_t nkey);
+enum px_result px_cache_touch(struct px_cache *c, const char *key, size_t nkey, int32_t exptime);
+void px_cache_flush(struct px_cache *c, int32_t delay);
+/* Free stripe buffers and values: a size the cache would refuse up front. */
+uint64_t px_cache_chunk_bytes(const struct px_cache *c, uint64_t len);
+
+#endif

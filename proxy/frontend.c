@@ -1,0 +1,628 @@
+/* proxy/frontend.c — client connections: parse, execute, reply in order.
+ *
+ *   read ──▶ rbuf ──mcp_parse──▶ request ──dispatch──▶ px_cache_* ──▶ done cb
+ *              │                     │ (value)                          │
+ *              │                     └─▶ px_value.data (read straight   ▼
+ *              │                          into it once rbuf is drained) reply ──▶ out batch
+ *              └── the next command waits while one is in flight     (iovecs; values
+ *                                                                     referenced) ──▶ uv_write
+ */
+#include "proxy/frontend.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/container.h"
+#include "common/log.h"
+#include "proto/mcp.h"
+
+#define OUT_IOV 128
+#define OUT_SCRATCH 16384
+#define RBUF_MIN 16384
+#define RBUF_MAX (MCP_GET_LINE_MAX + 65536)
+
+struct out_batch {
+    uv_write_t req;
+    struct px_client *c;
+    struct mcp_wbuf w;
+    struct px_value *refs[OUT_IOV];
+    unsigned nrefs;
+    size_t bytes;
+    struct iovec iov[OUT_IOV];
+    char scratch[OUT_SCRATCH];
+};
+
+struct multi_get;
+
+struct px_client {
+    uv_tcp_t tcp;
+    struct px_frontend *fe;
+    struct px_client *prev, *next;
+    struct mcp_parser parser;
+    /* the storage command whose value is arriving */
+    struct mcp_request req;
+    char key[MCP_KEY_MAX + 1];
+    size_t nkey;
+    struct px_value *value;
+    int direct;                /* the last read went straight into value */
+    char *rbuf;
+    size_t rlen, rcap;
+    struct out_batch *out;     /* being filled */
+    uint64_t out_pending;      /* handed to uv_write, not yet written */
+    int busy;                  /* a command is in flight */
+    int in_process;            /* process() is on the stack */
+    int reading, closing, closed;
+    /* in-flight command state */
+    struct multi_get *mget;
+    struct px_store store;
+    struct px_arith arith;
+};
+
+struct multi_get {
+    struct px_client *c;
+    int with_cas;
+    unsigned n, left;
+    struct mget_key {
+        struct px_get g;
+        struct multi_get *m;
+        char key[MCP_KEY_MAX];
+        enum px_result r;
+    } keys[];
+};
+
+static void process(struct px_client *c);
+static void client_close(struct px_client *c, const char *why);
+static void update_reading(struct px_client *c);
+
+/* ---- output ---------------------------------------------------------- */
+
+static struct mcp_wbuf *out_wbuf(struct px_client *c)
+{
+    if (c->out == NULL) {
+        c->out = malloc(sizeof *c->out);
+        if (c->out == NULL) return NULL;
+        c->out->c = c;
+        c->out->nrefs = 0;
+        mcp_wbuf_init(&c->out->w, c->out->iov, OUT_IOV, c->out->scratch, OUT_SCRATCH);
+    }
+    return &c->out->w;
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct out_batch *b = cm_container_of(req, struct out_batch, req);
+    struct px_client *c = b->c;
+    for (unsigned i = 0; i < b->nrefs; i++) px_value_unref(b->refs[i]);
+    c->out_pending -= b->bytes;
+    c->fe->stats.bytes_written += status == 0 ? b->bytes : 0;
+    free(b);
+    if (status < 0 && status != UV_ECANCELED) client_close(c, uv_strerror(status));
+    else if (!c->closing && !c->busy) process(c); /* room again: read on */
+}
+
+static void flush(struct px_client *c)
+{
+    struct out_batch *b = c->out;
+    if (b == NULL || b->w.niov == 0 || c->closed) return;
+    c->out = NULL;
+    b->bytes = mcp_wbuf_len(&b->w);
+    uv_buf_t bufs[OUT_IOV];
+    for (size_t i = 0; i < b->w.niov; i++) bufs[i] = uv_buf_init(b->iov[i].iov_base, (unsigned)b->iov[i].iov_len);
+    c->out_pending += b->bytes;
+    if (uv_write(&b->req, (uv_stream_t *)&c->tcp, bufs, (unsigned)b->w.niov, on_written) < 0) {
+        c->out_pending -= b->bytes;
+        for (unsigned i = 0; i < b->nrefs; i++) px_value_unref(b->refs[i]);
+        free(b);
+        client_close(c, "write failed");
+    }
+}
+
+/* Run a writer call on the current batch; a full batch is sent and the call
+ * tried once more on a fresh one. */
+#define EMIT(c, call)                                                          \
+    do {                                                                       \
+        for (int tries_ = 0;; tries_++) {                                      \
+            struct mcp_wbuf *w = out_wbuf(c);                                  \
+            if (w != NULL && (call) == 0) break;                               \
+            if (tries_ > 0 || w == NULL) {                                     \
+                client_close(c, "reply does not fit");                         \
+                break;                                                         \
+            }                                                                  \
+            flush(c);                                                          \
+        }                                                                      \
+    } while (0)
+
+static void emit_value(struct px_client *c, const char *key, size_t nkey, uint32_t flags,
+                       struct px_value *v, const uint64_t *cas)
+{
+    /* header, data and CRLF must share a batch: it holds the reference */
+    struct mcp_wbuf *w = out_wbuf(c);
+    if (w == NULL || w->niov + 3 > OUT_IOV || c->out->nrefs == OUT_IOV || w->cap - w->used < 400) {
+        flush(c);
+        w = out_wbuf(c);
+        if (w == NULL) {
+            client_close(c, "out of memory");
+            return;
+        }
+    }
+    if (mcp_w_value(w, key, nkey, flags, v->len ? (const void *)v->data : "", v->len, cas) != 0) {
+        client_close(c, "reply does not fit");
+        return;
+    }
+    c->out->refs[c->out->nrefs++] = px_value_ref(v);
+}
+
+static void reply(struct px_client *c, enum mcp_reply r) { EMIT(c, mcp_w_reply(w, r)); }
+
+static void reply_result(struct px_client *c, enum px_result r)
+{
+    switch (r) {
+    case PX_STORED: reply(c, MCP_R_STORED); break;
+    case PX_NOT_STORED: reply(c, MCP_R_NOT_STORED); break;
+    case PX_EXISTS: reply(c, MCP_R_EXISTS); break;
+    case PX_NOT_FOUND: case PX_MISS: reply(c, MCP_R_NOT_FOUND); break;
+    case PX_DELETED: reply(c, MCP_R_DELETED); break;
+    case PX_TOUCHED: reply(c, MCP_R_TOUCHED); break;
+    case PX_TOO_LARGE: EMIT(c, mcp_w_server_error(w, "object too large for cache")); break;
+    case PX_NO_MEMORY: EMIT(c, mcp_w_server_error(w, "out of memory storing object")); break;
+    case PX_NON_NUMERIC:
+        EMIT(c, mcp_w_client_error(w, "cannot increment or decrement non-numeric value"));
+        break;
+    case PX_FAILED: EMIT(c, mcp_w_server_error(w, "failed to store the object on the fleet")); break;
+    case PX_HIT: break;
+    }
+}
+
+/* ---- async completion ------------------------------------------------ */
+
+/* A command finished: go on with the buffered ones, unless we are already
+ * inside process() (the command completed without waiting). */
+static void resume(struct px_client *c)
+{
+    c->busy = 0;
+    if (c->closed) {
+        free(c->rbuf);
+        free(c);
+        return;
+    }
+    if (!c->in_process) process(c);
+}
+
+static void mget_key_done(struct px_get *g, enum px_result r)
+{
+    struct mget_key *k = cm_container_of(g, struct mget_key, g);
+    struct multi_get *m = k->m;
+    k->r = r;
+    if (--m->left > 0) return;
+    struct px_client *c = m->c;
+    if (!c->closed) {
+        for (unsigned i = 0; i < m->n; i++) {
+            struct mget_key *ki = &m->keys[i];
+            if (ki->r == PX_HIT) emit_value(c, ki->key, ki->g.nkey, ki->g.flags, ki->g.value, m->with_cas ? &ki->g.cas : NULL);
+        }
+        reply(c, MCP_R_END);
+    }
+    for (unsigned i = 0; i < m->n; i++) px_value_unref(m->keys[i].g.value);
+    c->mget = NULL;
+    free(m);
+    resume(c);
+}
+
+static void start_get(struct px_client *c, const struct mcp_request *r)
+{
+    struct multi_get *m = calloc(1, sizeof *m + r->nkeys * sizeof m->keys[0]);
+    if (m == NULL) {
+        EMIT(c, mcp_w_server_error(w, "out of memory"));
+        return;
+    }
+    int touch = r->cmd == MCP_CMD_GAT || r->cmd == MCP_CMD_GATS;
+    m->c = c;
+    m->with_cas = r->cmd == MCP_CMD_GETS || r->cmd == MCP_CMD_GATS;
+    m->n = m->left = r->nkeys;
+    size_t pos = 0;
+    const char *key;
+    size_t nkey;
+    for (unsigned i = 0; i < r->nkeys && mcp_key_next(r, &pos, &key, &nkey); i++) {
+        struct mget_key *k = &m->keys[i];
+        memcpy(k->key, key, nkey);
+        k->m = m;
+        k->g = (struct px_get){.key = k->key, .nkey = nkey, .touch = touch, .exptime = r->exptime,
+                               .done = mget_key_done};
+    }
+    c->busy = 1;
+    c->mget = m;
+    for (unsigned i = 0; i < r->nkeys; i++) px_cache_get(c->fe->cache, &m->keys[i].g); /* may finish m */
+}
+
+static void store_done(struct px_store *s, enum px_result r)
+{
+    struct px_client *c = cm_container_of(s, struct px_client, store);
+    if (!c->closed && !c->req.noreply) reply_result(c, r);
+    resume(c);
+}
+
+static void arith_done(struct px_arith *a, enum px_result r)
+{
+    struct px_client *c = cm_container_of(a, struct px_client, arith);
+    if (!c->closed && !c->req.noreply) {
+        if (r == PX_STORED) EMIT(c, mcp_w_number(w, a->value));
+        else reply_result(c, r);
+    }
+    resume(c);
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+static void stat_line(void *ctx, const char *name, const char *value)
+{
+    struct px_client *c = ctx;
+    EMIT(c, mcp_w_stat(w, name, value));
+}
+
+static void stat_u64(struct px_client *c, const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    stat_line(c, name, buf);
+}
+
+static void do_stats(struct px_client *c, const struct mcp_request *r)
+{
+    struct px_frontend *fe = c->fe;
+    struct px_cache *cache = fe->cache;
+    char group[32] = "";
+    if (r->nargs > 0) snprintf(group, sizeof group, "%.*s", (int)r->nargs, r->args);
+    if (group[0] == 0) {
+        time_t now = time(NULL);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        char buf[64];
+        stat_u64(c, "pid", (uint64_t)getpid());
+        stat_u64(c, "uptime", (uint64_t)now - fe->started);
+        stat_u64(c, "time", (uint64_t)now);
+        stat_line(c, "version", fe->version);
+        snprintf(buf, sizeof buf, "%ld.%06ld", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+        stat_line(c, "rusage_user", buf);
+        snprintf(buf, sizeof buf, "%ld.%06ld", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+        stat_line(c, "rusage_system", buf);
+        stat_u64(c, "max_connections", fe->max_conns);
+        stat_u64(c, "curr_connections", fe->stats.curr_connections);
+        stat_u64(c, "total_connections", fe->stats.total_connections);
+        stat_u64(c, "rejected_connections", fe->stats.rejected_connections);
+        stat_u64(c, "bytes_read", fe->stats.bytes_read);
+        stat_u64(c, "bytes_written", fe->stats.bytes_written);
+        stat_u64(c, "limit_maxbytes", cache->capacity);
+        stat_u64(c, "item_size_max", cache->max_value);
+        stat_u64(c, "curr_items", cache->index.count);
+        stat_u64(c, "bytes", cache->index.bytes);
+        stat_u64(c, "chunk_bytes", cache->used);
+        stat_u64(c, "index_bytes", cache->index.meta_bytes);
+        stat_u64(c, "index_bytes_per_item", cache->index.count ? cache->index.meta_bytes / cache->index.count : 0);
+#define PX_STAT_LINE(name) stat_u64(c, #name, cache->stats.name);
+        PX_CACHE_STATS(PX_STAT_LINE)
+#undef PX_STAT_LINE
+        stat_u64(c, "decodes", cache->stripe->decodes);
+        stat_u64(c, "bad_chunks", cache->stripe->bad_chunks);
+    }
+    if (fe->stats_extra != NULL) fe->stats_extra(fe, group, stat_line, c);
+    reply(c, MCP_R_END);
+}
+
+static void dispatch(struct px_client *c, const struct mcp_request *r)
+{
+    struct px_cache *cache = c->fe->cache;
+    switch (r->cmd) {
+    case MCP_CMD_GET: case MCP_CMD_GETS: case MCP_CMD_GAT: case MCP_CMD_GATS:
+        start_get(c, r);
+        return;
+    case MCP_CMD_DELETE: {
+        enum px_result res = px_cache_delete(cache, r->key, r->nkey);
+        if (!r->noreply) reply_result(c, res);
+        return;
+    }
+    case MCP_CMD_TOUCH: {
+        enum px_result res = px_cache_touch(cache, r->key, r->nkey, r->exptime);
+        if (!r->noreply) reply_result(c, res);
+        return;
+    }
+    case MCP_CMD_INCR: case MCP_CMD_DECR:
+        c->req = *r;
+        memcpy(c->key, r->key, r->nkey);
+        c->arith = (struct px_arith){.key = c->key, .nkey = r->nkey, .incr = r->cmd == MCP_CMD_INCR,
+                                     .delta = r->delta, .done = arith_done};
+        c->busy = 1;
+        px_cache_arith(cache, &c->arith);
+        return;
+    case MCP_CMD_FLUSH_ALL:
+        px_cache_flush(cache, r->has_arg ? r->exptime : 0);
+        if (!r->noreply) reply(c, MCP_R_OK);
+        return;
+    case MCP_CMD_VERSION:
+        EMIT(c, mcp_w_version(w, c->fe->version));
+        return;
+    case MCP_CMD_VERBOSITY:
+        c->fe->verbosity = (int)r->verbosity;
+        if (!r->noreply) reply(c, MCP_R_OK);
+        return;
+    case MCP_CMD_STATS:
+        do_stats(c, r);
+        return;
+    case MCP_CMD_QUIT:
+        c->closing = 1;
+        return;
+    case MCP_CMD_MN:
+        reply(c, MCP_R_MN);
+        return;
+    default:
+        if (r->proto == MCP_PROTO_BINARY)
+            EMIT(c, mcp_w_bin_status(w, r->bin.opcode, r->bin.opaque, MCP_BS_UNKNOWN_COMMAND));
+        else
+            EMIT(c, mcp_w_server_error(w, "this command is not served by fncache yet"));
+        return;
+    }
+}
+
+static enum px_store_mode store_mode(enum mcp_cmd cmd)
+{
+    switch (cmd) {
+    case MCP_CMD_ADD: return PX_ADD;
+    case MCP_CMD_REPLACE: return PX_REPLACE;
+    case MCP_CMD_APPEND: return PX_APPEND;
+    case MCP_CMD_PREPEND: return PX_PREPEND;
+    case MCP_CMD_CAS: return PX_CAS;
+    default: return PX_SET;
+    }
+}
+
+static void start_value(struct px_client *c, const struct mcp_request *r)
+{
+    struct px_cache *cache = c->fe->cache;
+    c->req = *r;
+    memcpy(c->key, r->key, r->nkey);
+    c->nkey = r->nkey;
+    int d = px_stripe_width(cache->stripe, r->vlen);
+    c->value = r->cmd >= MCP_CMD_SET && r->cmd <= MCP_CMD_CAS ? px_value_new(r->vlen, d, cache->stripe->p) : NULL;
+    if (c->value == NULL) {
+        mcp_value_discard(&c->parser); /* answered at MCP_VALUE_DONE */
+        return;
+    }
+    mcp_value_dest(&c->parser, c->value->data);
+}
+
+static void finish_value(struct px_client *c)
+{
+    struct mcp_request *r = &c->req;
+    if (c->value == NULL) {
+        if (!r->noreply) reply_result(c, r->cmd >= MCP_CMD_SET && r->cmd <= MCP_CMD_CAS ? PX_NO_MEMORY : PX_FAILED);
+        return;
+    }
+    c->store = (struct px_store){.mode = store_mode(r->cmd), .key = c->key, .nkey = c->nkey,
+                                 .flags = r->flags, .exptime = r->exptime, .cas_in = r->cas,
+                                 .value = c->value, .done = store_done};
+    c->value = NULL;
+    c->busy = 1;
+    px_cache_store(c->fe->cache, &c->store);
+}
+
+static void parse_error(struct px_client *c, int rc, const struct mcp_request *r)
+{
+    if (rc == MCP_E_BAD_CHUNK && c->value != NULL) { /* the value never completed */
+        px_value_unref(c->value);
+        c->value = NULL;
+    }
+    if (r->proto == MCP_PROTO_BINARY) {
+        if (rc == MCP_E_BIN_INVALID || rc == MCP_E_BIN_UNKNOWN || rc == MCP_E_BIN_TOO_LARGE)
+            EMIT(c, mcp_w_bin_status(w, r->bin.opcode, r->bin.opaque, mcp_err_bin_status(rc)));
+    } else if (!mcp_err_silent(r, rc)) {
+        EMIT(c, mcp_w_error(w, rc));
+    }
+    if (mcp_err_fatal(rc)) client_close(c, mcp_err_name(rc));
+}
+
+/* ---- the read loop ---------------------------------------------------- */
+
+static void process(struct px_client *c)
+{
+    c->in_process = 1;
+    size_t pos = 0;
+    while (!c->busy && !c->closing && pos < c->rlen) {
+        size_t used = 0;
+        struct mcp_request r;
+        int rc = mcp_parse(&c->parser, c->rbuf + pos, c->rlen - pos, &r, &used);
+        pos += used;
+        if (rc == MCP_AGAIN) break;
+        if (rc == MCP_VALUE) start_value(c, &r);
+        else if (rc == MCP_VALUE_DONE) finish_value(c);
+        else if (rc == MCP_REQUEST) dispatch(c, &r);
+        else parse_error(c, rc, &r);
+    }
+    memmove(c->rbuf, c->rbuf + pos, c->rlen - pos);
+    c->rlen -= pos;
+    c->in_process = 0;
+    flush(c);
+    if (c->closing && !c->busy) {
+        client_close(c, "quit");
+        return;
+    }
+    update_reading(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct px_client *c = h->data;
+    char *at;
+    size_t want = c->value != NULL && c->rlen == 0 ? mcp_value_want(&c->parser, &at) : 0;
+    if (want > 0) { /* the value's bytes go straight to the stripe buffer */
+        c->direct = 1;
+        *buf = uv_buf_init(at, (unsigned)(want > (1u << 30) ? (1u << 30) : want));
+        return;
+    }
+    c->direct = 0;
+    if (c->rcap - c->rlen < 4096 && c->rcap < RBUF_MAX) {
+        size_t cap = c->rcap * 2 > RBUF_MAX ? RBUF_MAX : c->rcap * 2;
+        char *grown = realloc(c->rbuf, cap);
+        if (grown != NULL) {
+            c->rbuf = grown;
+            c->rcap = cap;
+        }
+    }
+    *buf = uv_buf_init(c->rbuf + c->rlen, (unsigned)(c->rcap - c->rlen));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct px_client *c = s->data;
+    if (n < 0) {
+        client_close(c, n == UV_EOF ? "client closed" : uv_strerror((int)n));
+        return;
+    }
+    if (n == 0) return;
+    c->fe->stats.bytes_read += (uint64_t)n;
+    if (c->direct) {
+        mcp_value_wrote(&c->parser, (size_t)n);
+        return;
+    }
+    c->rlen += (size_t)n;
+    if (c->rlen == c->rcap) { /* a line longer than we buffer: the parser says how to answer */
+        process(c);
+        if (c->rlen == c->rcap) client_close(c, "line too long");
+        return;
+    }
+    process(c);
+}
+
+static void update_reading(struct px_client *c)
+{
+    int want = !c->closing && !c->closed && !c->busy && c->out_pending < PX_OUT_LIMIT;
+    if (want && !c->reading) c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
+    else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+}
+
+static void on_client_closed(uv_handle_t *h)
+{
+    struct px_client *c = h->data;
+    struct px_frontend *fe = c->fe;
+    fe->stats.curr_connections--;
+    if (c->prev) c->prev->next = c->next;
+    else fe->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (c->out != NULL) {
+        for (unsigned i = 0; i < c->out->nrefs; i++) px_value_unref(c->out->refs[i]);
+        free(c->out);
+        c->out = NULL;
+    }
+    px_value_unref(c->value);
+    c->value = NULL;
+    c->closed = 1;
+    if (!c->busy) {
+        free(c->rbuf);
+        free(c);
+    } /* else freed when the command in flight completes (resume) */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    struct px_client *c = req->data;
+    free(req);
+    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+}
+
+static void client_close(struct px_client *c, const char *why)
+{
+    if (c->closed || uv_is_closing((uv_handle_t *)&c->tcp)) return;
+    cm_debug("client closed: %s", why);
+    c->closing = 1;
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+    flush(c);
+    /* let replies already queued reach the client, then close */
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (req != NULL) {
+        req->data = c;
+        if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) == 0) return;
+        free(req);
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+}
+
+static void free_unaccepted(uv_handle_t *h) { free(h->data); }
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct px_frontend *fe = server->data;
+    if (status < 0) return;
+    struct px_client *c = calloc(1, sizeof *c);
+    if (c == NULL) return;
+    c->fe = fe;
+    uv_tcp_init(fe->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, free_unaccepted);
+        return;
+    }
+    fe->stats.total_connections++;
+    fe->stats.curr_connections++;
+    c->next = fe->clients;
+    if (c->next) c->next->prev = c;
+    fe->clients = c;
+    if (fe->closing || fe->stats.curr_connections > fe->max_conns) {
+        fe->stats.rejected_connections++;
+        EMIT(c, mcp_w_server_error(w, "Too many open connections"));
+        client_close(c, "too many connections");
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct mcp_config cfg = {.max_value = fe->max_value, .max_line = MCP_LINE_MAX, .max_get_line = MCP_GET_LINE_MAX};
+    mcp_parser_init(&c->parser, &cfg);
+    c->rcap = RBUF_MIN;
+    c->rbuf = malloc(c->rcap);
+    if (c->rbuf == NULL) {
+        client_close(c, "out of memory");
+        return;
+    }
+    update_reading(c);
+}
+
+int px_frontend_init(struct px_frontend *fe, uv_loop_t *loop, struct px_cache *cache, const char *host,
+                     int port, unsigned max_conns, uint64_t max_value)
+{
+    memset(fe, 0, sizeof *fe);
+    fe->loop = loop;
+    fe->cache = cache;
+    fe->max_conns = max_conns;
+    fe->max_value = max_value;
+    fe->started = (uint64_t)time(NULL);
+    fe->version = "1.6.18-fncache";
+    struct sockaddr_storage addr;
+    int rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (rc != 0) rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+    if (rc != 0) return rc;
+    uv_tcp_init(loop, &fe->listener);
+    fe->listener.data = fe;
+    if ((rc = uv_tcp_bind(&fe->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&fe->listener, 1024, on_connection)) != 0) {
+        uv_close((uv_handle_t *)&fe->listener, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+void px_frontend_close(struct px_frontend *fe)
+{
+    if (fe->closing) return;
+    fe->closing = 1;
+    uv_close((uv_handle_t *)&fe->listener, NULL);
+    for (struct px_client *c = fe->clients; c != NULL; c = c->next) client_close(c, "proxy shutting down");
+}

@@ -1,0 +1,358 @@
+/* proxy/main.c — fncache-proxy: flags, the embedded local fleet, wiring,
+ * and a clean shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "proxy/cache.h"
+#include "proxy/frontend.h"
+#include "proxy/invoker.h"
+#include "proxy/pool.h"
+#include "proxy/stripe.h"
+
+struct options {
+    const char *listen, *node_listen, *faas_url, *prefix, *advertise;
+    int port, node_port, verbose, d, p;
+    unsigned conns, nodes;
+    uint64_t max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms;
+};
+
+struct proxy {
+    struct options o;
+    uv_loop_t *loop;
+    uv_signal_t sigint, sigterm;
+    struct px_invoker invoker;
+    struct px_pool pool;
+    struct px_stripe stripe;
+    struct px_cache cache;
+    struct px_frontend fe;
+    pid_t faas_pid;
+    char faas_url[128];
+    int stopping;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "fncache-proxy: a memcached-compatible cache whose memory lives in serverless\n"
+        "function instances. Values are striped with Reed-Solomon codes over a fleet of\n"
+        "fncache-node functions, invoked through the AWS Lambda Invoke API.\n"
+        "\n"
+        "With no --faas-url it starts its own local platform (fncache-faas) with a fleet\n"
+        "of fncache-node functions from the same directory, and stops it on exit.\n"
+        "\n"
+        "-p, --port=<num>          TCP port to listen on (default: 11211)\n"
+        "-l, --listen=<addr>       interface to listen on (default: 127.0.0.1)\n"
+        "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
+        "-I, --max-item-size=<num> largest value, with k/m/g suffix (default: 512m)\n"
+        "-m, --memory-limit=<mb>   bytes of chunks the fleet may hold, in MB (default:\n"
+        "                          90%% of nodes x (node memory - 16 MB))\n"
+        "-v, --verbose             log more (-vv for debug, -vvv for trace)\n"
+        "-h, --help                print this help and exit\n"
+        "    --ec=<d>+<p>          erasure code: d data + p parity chunks (default: 10+2)\n"
+        "    --nodes=<num>         fleet size: functions PREFIX0..PREFIX<num-1> (default: 12)\n"
+        "    --node-memory=<mb>    memory size of each node function (default: 1024)\n"
+        "    --node-listen=<addr>  address nodes dial back to (default: 127.0.0.1)\n"
+        "    --node-port=<num>     port nodes dial back to (default: any free port)\n"
+        "    --advertise=<h:p>     node address given to nodes, if not node-listen:node-port\n"
+        "    --faas-url=<url>      use this Lambda Invoke API endpoint instead of starting\n"
+        "                          a local fncache-faas\n"
+        "    --function-prefix=<s> node function names start with this (default: fncache-node-)\n"
+        "    --min-chunk=<num>     smallest chunk before fewer data chunks are used, with\n"
+        "                          k/m suffix (default: 64k)\n"
+        "    --idle-ms=<ms>        nodes return after this long idle (default: 2000)\n"
+        "    --tick-ms=<ms>        billing tick nodes align their return to (default: 1)\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || s[0] == '-') return -1;
+    switch (*end) {
+    case 'k': case 'K': v <<= 10; end++; break;
+    case 'm': case 'M': v <<= 20; end++; break;
+    case 'g': case 'G': v <<= 30; end++; break;
+    }
+    if (*end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int bad(const char *flag, const char *value)
+{
+    fprintf(stderr, "fncache-proxy: bad value for %s: \"%s\" (see --help)\n", flag, value);
+    return 2;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    *o = (struct options){.listen = "127.0.0.1", .node_listen = "127.0.0.1", .prefix = "fncache-node-",
+                          .port = 11211, .d = 10, .p = 2, .conns = 1024, .nodes = 12,
+                          .max_item = 512u << 20, .node_memory_mb = 1024, .min_chunk = 64 << 10,
+                          .idle_ms = 2000, .tick_ms = 1};
+    enum { O_EC = 256, O_NODES, O_NODE_MEM, O_NODE_LISTEN, O_NODE_PORT, O_ADVERTISE, O_FAAS, O_PREFIX,
+           O_MIN_CHUNK, O_IDLE, O_TICK };
+    static const struct option opts[] = {
+        {"port", required_argument, NULL, 'p'}, {"listen", required_argument, NULL, 'l'},
+        {"conn-limit", required_argument, NULL, 'c'}, {"max-item-size", required_argument, NULL, 'I'},
+        {"memory-limit", required_argument, NULL, 'm'}, {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'}, {"ec", required_argument, NULL, O_EC},
+        {"nodes", required_argument, NULL, O_NODES}, {"node-memory", required_argument, NULL, O_NODE_MEM},
+        {"node-listen", required_argument, NULL, O_NODE_LISTEN}, {"node-port", required_argument, NULL, O_NODE_PORT},
+        {"advertise", required_argument, NULL, O_ADVERTISE}, {"faas-url", required_argument, NULL, O_FAAS},
+        {"function-prefix", required_argument, NULL, O_PREFIX}, {"min-chunk", required_argument, NULL, O_MIN_CHUNK},
+        {"idle-ms", required_argument, NULL, O_IDLE}, {"tick-ms", required_argument, NULL, O_TICK},
+        {NULL, 0, NULL, 0}};
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "p:l:c:I:m:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': if (parse_size(optarg, &v) || v > 65535) return bad("-p", optarg); o->port = (int)v; break;
+        case 'l': o->listen = optarg; break;
+        case 'c': if (parse_size(optarg, &v) || v == 0 || v > 1000000) return bad("-c", optarg); o->conns = (unsigned)v; break;
+        case 'I': if (parse_size(optarg, &o->max_item) || o->max_item == 0 || o->max_item > (2ull << 30)) return bad("-I", optarg); break;
+        case 'm': if (parse_size(optarg, &o->memory_mb) || o->memory_mb == 0) return bad("-m", optarg); break;
+        case 'v': o->verbose++; break;
+        case 'h': usage(stdout); exit(0);
+        case O_EC:
+            if (sscanf(optarg, "%d+%d", &o->d, &o->p) != 2 || o->d < 1 || o->p < 0 || o->d + o->p > 64)
+                return bad("--ec", optarg);
+            break;
+        case O_NODES: if (parse_size(optarg, &v) || v == 0 || v > 4096) return bad("--nodes", optarg); o->nodes = (unsigned)v; break;
+        case O_NODE_MEM: if (parse_size(optarg, &o->node_memory_mb) || o->node_memory_mb < 64) return bad("--node-memory", optarg); break;
+        case O_NODE_LISTEN: o->node_listen = optarg; break;
+        case O_NODE_PORT: if (parse_size(optarg, &v) || v > 65535) return bad("--node-port", optarg); o->node_port = (int)v; break;
+        case O_ADVERTISE: o->advertise = optarg; break;
+        case O_FAAS: o->faas_url = optarg; break;
+        case O_PREFIX: o->prefix = optarg; break;
+        case O_MIN_CHUNK: if (parse_size(optarg, &o->min_chunk)) return bad("--min-chunk", optarg); break;
+        case O_IDLE: if (parse_size(optarg, &o->idle_ms)) return bad("--idle-ms", optarg); break;
+        case O_TICK: if (parse_size(optarg, &o->tick_ms) || o->tick_ms == 0) return bad("--tick-ms", optarg); break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fncache-proxy: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+        return 2;
+    }
+    if (o->nodes < (unsigned)(o->d + o->p)) {
+        fprintf(stderr, "fncache-proxy: --nodes %u is fewer than the %d+%d chunks of a stripe\n", o->nodes, o->d, o->p);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- the embedded platform ------------------------------------------- */
+
+static int exe_dir(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0) return -1;
+    out[n] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash == NULL) return -1;
+    *slash = 0;
+    return 0;
+}
+
+/* Start fncache-faas with the node functions; wait (bounded) for its port. */
+static int start_faas(struct proxy *px)
+{
+    char dir[PATH_MAX], faas[PATH_MAX + 32], node[PATH_MAX + 32], spec[2 * PATH_MAX], port_file[64];
+    if (exe_dir(dir, sizeof dir) != 0) return -1;
+    snprintf(faas, sizeof faas, "%s/fncache-faas", dir);
+    snprintf(node, sizeof node, "%s/fncache-node", dir);
+    if (access(faas, X_OK) != 0 || access(node, X_OK) != 0) {
+        cm_error("cannot start the local fleet: %s and %s must sit beside fncache-proxy (or give --faas-url)", faas, node);
+        return -1;
+    }
+    snprintf(spec, sizeof spec, "%s* %s memory=%" PRIu64 " timeout=900", px->o.prefix, node, px->o.node_memory_mb);
+    snprintf(port_file, sizeof port_file, "/tmp/fncache-faas-%d.port", (int)getpid());
+    unlink(port_file);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* the fleet never outlives the proxy */
+        execl(faas, "fncache-faas", "--quiet", "--listen", "127.0.0.1", "--port", "0", "--port-file", port_file,
+              "--function", spec, (char *)NULL);
+        _exit(127);
+    }
+    px->faas_pid = pid;
+    uint64_t deadline = cm_now_ms() + 10000;
+    while (cm_now_ms() < deadline) {
+        FILE *f = fopen(port_file, "r");
+        int port = 0;
+        if (f != NULL) {
+            if (fscanf(f, "%d", &port) != 1) port = 0;
+            fclose(f);
+        }
+        if (port > 0) {
+            unlink(port_file);
+            snprintf(px->faas_url, sizeof px->faas_url, "http://127.0.0.1:%d", port);
+            return 0;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            px->faas_pid = 0;
+            cm_error("fncache-faas exited at start");
+            return -1;
+        }
+        usleep(10000);
+    }
+    cm_error("fncache-faas did not report its port within 10 s");
+    return -1;
+}
+
+static void stop_faas(struct proxy *px)
+{
+    if (px->faas_pid <= 0) return;
+    kill(px->faas_pid, SIGTERM);
+    for (int i = 0; i < 500 && waitpid(px->faas_pid, NULL, WNOHANG) == 0; i++) usleep(10000);
+    if (waitpid(px->faas_pid, NULL, WNOHANG) == 0) {
+        kill(px->faas_pid, SIGKILL);
+        waitpid(px->faas_pid, NULL, 0);
+    }
+    px->faas_pid = 0;
+}
+
+/* ---- fleet events and stats ------------------------------------------ */
+
+/* A node came back empty: every chunk recorded there is missing now. */
+static void on_instance_lost(struct px_pool *pool, struct px_node *n, void *arg)
+{
+    (void)pool;
+    struct proxy *px = arg;
+    uint64_t marked = 0;
+    for (struct px_object *o = px->cache.index.lru_head; o != NULL; o = o->lru_next) {
+        const struct px_chunk_loc *loc = px_object_chunks(o);
+        for (int i = 0; i < o->d + o->p; i++)
+            if (loc[i].node == n->id && !(o->missing >> i & 1)) {
+                o->missing |= (uint64_t)1 << i;
+                marked++;
+            }
+    }
+    cm_info("node %s lost its memory: %" PRIu64 " chunks marked missing", n->function, marked);
+}
+
+static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(void *, const char *, const char *),
+                        void *ctx)
+{
+    struct proxy *px = fe->owner;
+    char name[64], value[256];
+    if (group[0] == 0) {
+        uint64_t inv = 0, lost = 0, connected = 0, missing = 0;
+        for (unsigned i = 0; i < px->pool.nnodes; i++) {
+            inv += px->pool.nodes[i].invocations;
+            lost += px->pool.nodes[i].instances_lost;
+            connected += px->pool.nodes[i].state == PX_NODE_CONNECTED;
+        }
+        for (struct px_object *o = px->cache.index.lru_head; o != NULL; o = o->lru_next)
+            missing += (uint64_t)__builtin_popcountll(o->missing);
+        snprintf(value, sizeof value, "%d+%d", px->o.d, px->o.p);
+        line(ctx, "ec", value);
+#define U64(n, v) (snprintf(value, sizeof value, "%" PRIu64, (uint64_t)(v)), line(ctx, n, value))
+        U64("fleet_nodes", px->pool.nnodes);
+        U64("fleet_connected", connected);
+        U64("fleet_invocations", inv);
+        U64("fleet_instances_lost", lost);
+        U64("missing_chunks", missing);
+#undef U64
+    } else if (strcmp(group, "nodes") == 0) {
+        uint64_t now = cm_now_ms();
+        for (unsigned i = 0; i < px->pool.nnodes; i++) {
+            struct px_node *n = &px->pool.nodes[i];
+            char inst[2 * MCP_FRAME_INSTANCE_LEN + 1] = "-";
+            if (n->known)
+                for (int b = 0; b < MCP_FRAME_INSTANCE_LEN; b++) sprintf(inst + 2 * b, "%02x", n->instance[b]);
+            snprintf(name, sizeof name, "node:%u", i);
+            snprintf(value, sizeof value,
+                     "%s state=%s instance=%s chunks=%" PRIu64 " bytes=%" PRIu64 " invocations=%" PRIu64
+                     " failures=%" PRIu64 " lost=%" PRIu64 " last_seen_ms=%" PRIu64,
+                     n->function, px_node_state_name(n->state), inst, n->chunks, n->bytes, n->invocations,
+                     n->invoke_failures, n->instances_lost, n->last_seen_ms ? now - n->last_seen_ms : 0);
+            line(ctx, name, value);
+        }
+    }
+}
+
+/* ---- shutdown --------------------------------------------------------- */
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct proxy *px = s->data;
+    if (px->stopping) return;
+    px->stopping = 1;
+    cm_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    px_frontend_close(&px->fe);
+    px_invoker_close(&px->invoker, NULL);
+    px_pool_close(&px->pool, NULL);
+    uv_close((uv_handle_t *)&px->sigint, NULL);
+    uv_close((uv_handle_t *)&px->sigterm, NULL);
+    stop_faas(px);
+}
+
+int main(int argc, char **argv)
+{
+    struct proxy px = {0};
+    int rc = parse_options(argc, argv, &px.o);
+    if (rc != 0) return rc;
+    cm_log_init("fncache-proxy", px.o.verbose >= 3 ? CM_LOG_TRACE : (enum cm_log_level)(CM_LOG_INFO + px.o.verbose));
+    signal(SIGPIPE, SIG_IGN);
+    px.loop = uv_default_loop();
+
+    if (px.o.faas_url == NULL) {
+        if (start_faas(&px) != 0) return 1;
+        px.o.faas_url = px.faas_url;
+    }
+    uint64_t per_node = (px.o.node_memory_mb - 16) << 20;
+    uint64_t capacity = px.o.memory_mb ? px.o.memory_mb << 20 : per_node * px.o.nodes / 10 * 9;
+
+    struct px_pool_config pc = {.listen_host = px.o.node_listen, .listen_port = px.o.node_port,
+                                .advertise = px.o.advertise, .function_prefix = px.o.prefix,
+                                .nodes = px.o.nodes, .idle_ms = px.o.idle_ms, .tick_ms = px.o.tick_ms,
+                                .hello_timeout_ms = 15000, .invoke_timeout_ms = 900000};
+    if ((rc = px_invoker_init(&px.invoker, px.loop, px.o.faas_url)) != 0 ||
+        (rc = px_pool_init(&px.pool, px.loop, &px.invoker, &pc)) != 0 ||
+        (rc = px_stripe_init(&px.stripe, px.loop, &px.pool, px.o.d, px.o.p, px.o.min_chunk)) != 0 ||
+        (rc = px_cache_init(&px.cache, px.loop, &px.stripe, (uint16_t)px.o.nodes, capacity, px.o.max_item)) != 0) {
+        cm_error("start-up failed: %s", rc < 0 ? strerror(-rc) : "bad configuration");
+        stop_faas(&px);
+        return 1;
+    }
+    px.pool.on_instance_lost = on_instance_lost;
+    px.pool.owner = &px;
+    if ((rc = px_frontend_init(&px.fe, px.loop, &px.cache, px.o.listen, px.o.port, px.o.conns, px.o.max_item)) != 0) {
+        cm_error("cannot listen on %s:%d: %s", px.o.listen, px.o.port, uv_strerror(rc));
+        stop_faas(&px);
+        return 1;
+    }
+    px.fe.owner = &px;
+    px.fe.stats_extra = stats_extra;
+    uv_signal_init(px.loop, &px.sigint);
+    uv_signal_init(px.loop, &px.sigterm);
+    px.sigint.data = px.sigterm.data = &px;
+    uv_signal_start(&px.sigint, on_signal, SIGINT);
+    uv_signal_start(&px.sigterm, on_signal, SIGTERM);
+    cm_info("serving memcached on %s:%d: %u nodes (%s*), %d+%d code, %" PRIu64 " MB capacity, platform %s",
+            px.o.listen, px.o.port, px.o.nodes, px.o.prefix, px.o.d, px.o.p, capacity >> 20, px.o.faas_url);
+
+    uv_run(px.loop, UV_RUN_DEFAULT);
+    px_cache_free(&px.cache);
+    px_stripe_free(&px.stripe);
+    px_pool_free(&px.pool);
+    stop_faas(&px);
+    cm_info("stopped");
+    return 0;
+}
