@@ -79,6 +79,7 @@ struct req {
     char *body;             /* request body, malloc'd, NUL-terminated */
     size_t len, cap, limit;
     int too_large;
+    unsigned long long declared; /* Content-Length, if given */
     int started;   /* handler saw the end of the body once */
     int suspended; /* MHD_suspend_connection in effect */
     struct MHD_Response *reply; /* prepared reply, queued on the next call */
@@ -327,6 +328,21 @@ static char *tail_b64(struct faas_inv *inv, double dur_ms, uint64_t billed, cons
     return out;
 }
 
+static uint64_t read_rss_kb(struct faas_platform *pf, pid_t pid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    unsigned long long size = 0, res = 0;
+    if (sscanf(buf, "%llu %llu", &size, &res) != 2) return 0;
+    return res * (uint64_t)pf->page_kb;
+}
+
 /* ---- billing and completion -------------------------------------------- */
 
 static int is_live(enum inst_state s) { return s <= INST_IDLE; }
@@ -369,6 +385,10 @@ static void inv_complete(struct faas_inv *inv, char *body, size_t len, const cha
     const struct faas_options *o = pf->o;
     struct faas_inst *in = inv->inst;
     uint64_t now = cm_now_ns();
+    if (in != NULL && !in->exited && (pf->billing != NULL || inv->tail)) {
+        in->rss_kb = read_rss_kb(pf, in->pid);
+        if (in->rss_kb > in->max_rss_kb) in->max_rss_kb = in->rss_kb;
+    }
     int cold = in == NULL || in->invocations <= 1;
     uint64_t init_ns = 0;
     if (in != NULL && cold) init_ns = (in->ready_ns ? in->ready_ns : now) - in->spawn_ns;
@@ -474,7 +494,6 @@ static void inst_dispatch(struct faas_inst *in, struct faas_inv *inv)
     inv->start_ns = now;
     inv->log_mark = in->log_total;
     in->invocations++;
-    in->last_used_ns = now;
     inst_set_state(in, INST_BUSY);
     if (in->frozen) {
         sig_group(in, SIGCONT);
@@ -868,7 +887,7 @@ static void rt_next(struct faas_inst *in, struct req *r)
     }
     inst_set_state(in, INST_IDLE);
     in->idle_since_ns = now;
-    if (in->last_used_ns == 0) in->last_used_ns = now;
+    in->last_used_ns = now; /* "most recently used" = most recently idle */
     sig_group(in, SIGSTOP);
     in->frozen = 1;
     if (in->life_end_ns && now >= in->life_end_ns) inst_reclaim(in, o->mode, "lifetime");
@@ -1236,7 +1255,12 @@ static void invoke_begin(struct faas_platform *pf, struct req *r, const char *ur
     const char *cl = hdr(r->conn, "Content-Length");
     if (cl != NULL) {
         unsigned long long n = strtoull(cl, NULL, 10);
-        if (n > r->limit) {
+        r->declared = n;
+        if (n > r->limit && hdr(r->conn, "Expect") == NULL) {
+            r->too_large = 1; /* read and drop the body, answer 413 at its end */
+            return;
+        }
+        if (n > r->limit) { /* Expect: 100-continue: answer now, never read it */
             reply_service(r, 413, service_error("RequestTooLargeException", NULL,
                                                 "%llu byte payload is too large for the %s invocation type (limit %zu bytes)",
                                                 n, type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
@@ -1259,8 +1283,8 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
     struct faas_fn *fn = fn_get(pf, name);
     if (r->too_large || fn == NULL) {
         reply_service(r, 413, service_error("RequestTooLargeException", NULL,
-                                            "payload is too large for the %s invocation type (limit %zu bytes)",
-                                            type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
+                                            "%llu byte payload is too large for the %s invocation type (limit %zu bytes)",
+                                            r->declared, type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
         return;
     }
     if (r->len > 0) {
@@ -1356,21 +1380,6 @@ static int api_handler(void *cls, struct MHD_Connection *c, const char *url, con
 }
 
 /* ---- housekeeping: memory, reclamation ------------------------------------ */
-
-static uint64_t read_rss_kb(struct faas_platform *pf, pid_t pid)
-{
-    char path[64], buf[128];
-    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    unsigned long long size = 0, res = 0;
-    if (sscanf(buf, "%llu %llu", &size, &res) != 2) return 0;
-    return res * (uint64_t)pf->page_kb;
-}
 
 static void on_tick(uv_timer_t *t)
 {

@@ -25,3 +25,8 @@ bench_faas_PKGS := libcurl
 .PHONY: bench-faas
 bench-faas: build $(B)/bench/bench_faas
 	@$(B)/bench/bench_faas bin/fncache-faas bin/faas-testfn
+
+# One Invoke call with libcurl (SigV4 optional), for tests and by hand.
+BINS += faas-invoke
+faas-invoke_SRCS := tests/faas/faas_invoke.c
+faas-invoke_PKGS := libcurl
