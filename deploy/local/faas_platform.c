@@ -1420,16 +1420,14 @@ static void on_tick(uv_timer_t *t)
         pf->next_random_ns = gap == UINT64_MAX ? UINT64_MAX : pf->next_random_ns + gap * 1000000u;
         if (idle == 0) continue;
         uint64_t pick = faas_rng_next(&pf->rng) % idle;
-        for (struct faas_fn *fn = pf->fns; fn != NULL && idle > 0; fn = fn->next)
-            for (struct faas_inst *in = fn->insts; in != NULL; in = in->next) {
-                if (in->state != INST_IDLE) continue;
-                if (pick-- == 0) {
-                    inst_reclaim(in, o->mode, "random");
-                    idle--;
-                    fn = NULL;
-                    break;
-                }
-            }
+        struct faas_inst *victim = NULL;
+        for (struct faas_fn *fn = pf->fns; fn != NULL && victim == NULL; fn = fn->next)
+            for (struct faas_inst *in = fn->insts; in != NULL && victim == NULL; in = in->next)
+                if (in->state == INST_IDLE && pick-- == 0) victim = in;
+        if (victim != NULL) {
+            inst_reclaim(victim, o->mode, "random");
+            idle--;
+        }
         if (pf->next_random_ns < now) pf->next_random_ns = now; /* do not burst after a stall */
     }
 }

@@ -141,16 +141,14 @@ def test_sigterm_kills_every_instance():
 def test_sigkill_of_platform_leaves_no_instance():
     f = Faas([fn_spec("fn")])
     try:
-        pids = []
-        _, a = f.invoke_json("fn")  # one idle, frozen instance
-        pids.append(a["pid"])
         t = threading.Thread(target=lambda: f.invoke("fn", {"op": "sleep", "ms": 5000}, timeout=10))
         t.daemon = True
         t.start()
         wait_until(lambda: any(i["state"] == "busy" for i in f.instances("fn")), 3, "a busy instance")
-        pids += [i["pid"] for i in f.instances("fn") if i["pid"] not in pids]
-        assert len(pids) == 2
-        assert proc_state(pids[0]) == "T"
+        _, a = f.invoke_json("fn")  # a second instance, idle and frozen
+        pids = [i["pid"] for i in f.instances("fn")]
+        assert len(pids) == 2 and a["pid"] in pids
+        wait_until(lambda: proc_state(a["pid"]) == "T", 3, "idle instance frozen")
         f.proc.send_signal(signal.SIGKILL)
         f.proc.wait(5)
         for pid in pids:
