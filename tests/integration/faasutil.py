@@ -15,7 +15,9 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.join(ROOT, "bin")
-FAAS = os.path.join(BIN, "fncache-faas")
+# FNCACHE_FAAS_BIN runs the tests against another build, e.g.
+# build/asan/bin/fncache-faas (make VARIANT=asan build).
+FAAS = os.environ.get("FNCACHE_FAAS_BIN", os.path.join(BIN, "fncache-faas"))
 TESTFN = os.path.join(BIN, "faas-testfn")
 INVOKE = os.path.join(BIN, "faas-invoke")
 
