@@ -17,7 +17,7 @@ def header(op, seq=0, meta_len=0, body_len=0, status=0):
     return HEADER.pack(MAGIC, VERSION, op, status, meta_len, 0, seq, 0, body_len)
 
 
-def chunk_meta(key, version, index, d=1, p=0, size=0, expiry=0, flags=0, crc=0):
+def chunk_meta(key, version, index, d=0, p=0, size=0, expiry=0, flags=0, crc=0):
     key = key.encode() if isinstance(key, str) else key
     return CHUNK_FIXED.pack(version, size, expiry, flags, crc, index, d, p, 0, len(key)) + key
 

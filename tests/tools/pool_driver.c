@@ -23,6 +23,7 @@ static const char *const phase_names[] = {"put", "get", "list", "get-after-pause
 
 struct slot {
     struct px_op op;
+    int gone; /* its node lost the chunk */
     char key[32];
     unsigned char *data, *back;
 };
@@ -49,12 +50,16 @@ static void on_op(struct px_op *op, void *arg)
     int expect_missing = d.phase == GET_GONE || (d.phase == PAUSE_GET && d.lost_reported > 0 && op->status == MCP_ST_NOT_FOUND);
     int ok;
     switch (d.phase) {
-    case PUT: case DEL: ok = op->status == MCP_ST_OK; break;
+    case PUT: ok = op->status == MCP_ST_OK; break;
+    case DEL: ok = op->status == MCP_ST_OK || (s->gone && op->status == MCP_ST_NOT_FOUND); break;
     case GET: case PAUSE_GET:
         ok = expect_missing ? 1
                             : op->status == MCP_ST_OK && op->reply_len == d.chunk &&
                                   memcmp(s->back, s->data, d.chunk) == 0 && op->reply.crc == (uint32_t)i;
-        if (d.phase == PAUSE_GET && op->status == MCP_ST_NOT_FOUND) printf("node %u: chunk gone\n", i);
+        if (d.phase == PAUSE_GET && op->status == MCP_ST_NOT_FOUND) {
+            printf("node %u: chunk gone\n", i);
+            s->gone = 1;
+        }
         break;
     case GET_GONE: ok = op->status == MCP_ST_NOT_FOUND; break;
     case LIST:
