@@ -58,6 +58,7 @@ struct px_client {
     int busy;                  /* a command is in flight */
     int in_process;            /* process() is on the stack */
     int reading, closing, closed;
+    int shutting;              /* close under way (shutdown, then close) */
     /* in-flight command state */
     struct multi_get *mget;
     struct px_store store;
@@ -541,7 +542,8 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 static void client_close(struct px_client *c, const char *why)
 {
-    if (c->closed || uv_is_closing((uv_handle_t *)&c->tcp)) return;
+    if (c->shutting || c->closed || uv_is_closing((uv_handle_t *)&c->tcp)) return;
+    c->shutting = 1;
     cm_debug("client closed: %s", why);
     c->closing = 1;
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);

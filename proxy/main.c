@@ -296,8 +296,8 @@ static void on_signal(uv_signal_t *s, int signum)
     px->stopping = 1;
     cm_info("%s: shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
     px_frontend_close(&px->fe);
+    px_pool_close(&px->pool, NULL); /* first: cancelled invocations are then expected */
     px_invoker_close(&px->invoker, NULL);
-    px_pool_close(&px->pool, NULL);
     uv_close((uv_handle_t *)&px->sigint, NULL);
     uv_close((uv_handle_t *)&px->sigterm, NULL);
     stop_faas(px);

@@ -92,13 +92,23 @@ static void op_done(struct px_op *op, int status)
     free(list_body);
 }
 
+/* libuv calls a write back on a later loop turn, possibly after the reply
+ * to that very request has been read: the op (and the body it borrows)
+ * must outlive the write, so the answer waits for the write callback. */
+static void complete(struct px_op *op, int status)
+{
+    op->status = status;
+    if (op->writing) op->replied = 1;
+    else op_done(op, status);
+}
+
 static void fail_list(struct px_op **head, struct px_op **tail, int status)
 {
     struct px_op *op = *head;
     *head = *tail = NULL;
     while (op != NULL) {
         struct px_op *next = op->next;
-        op_done(op, status);
+        complete(op, status);
         op = next;
     }
 }
@@ -140,7 +150,7 @@ static void conn_close(struct px_node_conn *c, const char *why)
         /* Requests sent but not answered go back to the head of the queue. */
         struct px_op *retry = NULL, *retry_tail = NULL, *op;
         while ((op = pop_front(&n->inflight, &n->inflight_tail)) != NULL) {
-            if (++op->tries >= MAX_TRIES) op_done(op, -ECONNRESET);
+            if (++op->tries >= MAX_TRIES) complete(op, -ECONNRESET);
             else push_back(&retry, &retry_tail, op);
         }
         if (retry != NULL) {
@@ -181,11 +191,10 @@ static void send_ctl(struct px_node_conn *c, uint8_t op, uint8_t status, uint32_
 static void on_op_written(uv_write_t *req, int status)
 {
     struct px_op *op = cm_container_of(req, struct px_op, wreq);
-    (void)op;
-    if (status < 0 && status != UV_ECANCELED) {
-        struct px_node_conn *c = req->handle->data;
-        conn_close(c, uv_strerror(status));
-    }
+    struct px_node_conn *c = req->handle->data;
+    op->writing = 0;
+    if (op->replied) op_done(op, op->status);
+    else if (status < 0 && status != UV_ECANCELED) conn_close(c, uv_strerror(status));
 }
 
 static void send_op(struct px_node *n, struct px_op *op)
@@ -209,8 +218,12 @@ static void send_op(struct px_node *n, struct px_op *op)
     unsigned nb = 1;
     if (body_len > 0) bufs[nb++] = uv_buf_init((char *)op->body, (unsigned)body_len);
     push_back(&n->inflight, &n->inflight_tail, op);
-    if (uv_write(&op->wreq, (uv_stream_t *)&n->conn->tcp, bufs, nb, on_op_written) < 0)
+    op->writing = 1;
+    op->replied = 0;
+    if (uv_write(&op->wreq, (uv_stream_t *)&n->conn->tcp, bufs, nb, on_op_written) < 0) {
+        op->writing = 0;
         conn_close(n->conn, "write failed");
+    }
 }
 
 static void on_hello_timeout(uv_timer_t *t)
@@ -287,6 +300,7 @@ void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op)
     op->status = 0;
     op->tries = 0;
     op->detached = 0;
+    op->writing = op->replied = 0;
     op->list_body = NULL;
     op->reply_len = 0;
     op->node = node;
@@ -397,7 +411,7 @@ static void on_reply_meta(struct px_node_conn *c)
     if (mcp_frame_reader_body(&c->rd, dest) == MCP_RD_DONE) {
         pop_front(&n->inflight, &n->inflight_tail);
         c->cur = NULL;
-        op_done(op, op->status);
+        complete(op, op->status);
     }
 }
 
@@ -407,7 +421,7 @@ static void on_reply_done(struct px_node_conn *c)
     c->cur = NULL;
     if (op == NULL) return; /* BYE has no body */
     pop_front(&c->node->inflight, &c->node->inflight_tail);
-    op_done(op, op->status);
+    complete(op, op->status);
 }
 
 static void process(struct px_node_conn *c)

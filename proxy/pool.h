@@ -68,6 +68,8 @@ struct px_op {
     uint32_t seq;
     int tries;
     int detached;
+    int writing;                   /* uv_write not yet called back */
+    int replied;                   /* finished while writing: answer from the write callback */
     uint16_t node;
     uv_write_t wreq;
     unsigned char head[MCP_FRAME_HEADER_LEN + MCP_CHUNK_META_FIXED + MCP_FRAME_MAX_KEY];

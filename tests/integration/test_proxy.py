@@ -1,0 +1,265 @@
+"""fncache-proxy with real clients on loopback: pymemcache, libmemcached's
+tools, raw sockets; real memcached as the reference for reply bytes; a real
+fncache-faas fleet whose instances the tests reclaim."""
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+
+import pytest
+from pymemcache.client.base import Client
+
+import faasutil
+from nodeproto import wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROXY = os.path.join(ROOT, "bin", "fncache-proxy")
+NODE = os.path.join(ROOT, "bin", "fncache-node")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, timeout=15):
+    def up():
+        assert proc.poll() is None, f"exited with {proc.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            return False
+    wait_for(up, timeout, f"port {port} to accept")
+
+
+class Proxy:
+    def __init__(self, *args, faas=None, nodes=12):
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(prefix="proxy-", suffix=".log", delete=False)
+        cmd = [PROXY, "-p", str(self.port), "--nodes", str(nodes), "--node-memory", "256", "-v"]
+        if faas is not None:
+            cmd += ["--faas-url", f"http://127.0.0.1:{faas.port}", "--function-prefix", "px-"]
+        self.proc = subprocess.Popen(cmd + list(args), stdout=self.log, stderr=subprocess.STDOUT)
+        wait_listening(self.port, self.proc)
+
+    def client(self):
+        return Client(("127.0.0.1", self.port), timeout=60, default_noreply=False)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+        with open(self.log.name) as f:
+            text = f.read()
+        os.unlink(self.log.name)
+        return self.proc.returncode, text
+
+
+@pytest.fixture
+def fleet():
+    f = faasutil.Faas([f"px-* {NODE} memory=256 timeout=300"])
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def proxy(fleet):
+    p = Proxy("-I", "128m", faas=fleet)
+    yield p
+    rc, log = p.stop()
+    assert rc == 0, log[-3000:]
+
+
+@pytest.fixture
+def memcached():
+    port = free_port()
+    proc = subprocess.Popen(["memcached", "-u", "root" if os.geteuid() == 0 else os.environ.get("USER", "nobody"),
+                             "-p", str(port), "-l", "127.0.0.1", "-U", "0", "-I", "1m", "-m", "64"])
+    wait_listening(port, proc)
+    yield port
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_commands(proxy):
+    c = proxy.client()
+    assert c.set("a", b"hello", expire=0) and c.get("a") == b"hello"
+    assert c.add("a", b"x") is False and c.add("b", b"bee") is True
+    assert c.replace("none", b"x") is False and c.replace("b", b"bee2") is True
+    assert c.append("b", b"+t") and c.prepend("b", b"h+") and c.get("b") == b"h+bee2+t"
+    assert c.append("none", b"x") is False
+    assert c.set("n", b"10") and c.incr("n", 5) == 15 and c.decr("n", 100) == 0
+    assert c.get("n") == b"0 "                # memcached pads a shorter number
+    assert c.set("w", b"18446744073709551615") and c.incr("w", 2) == 1   # 64-bit wrap
+    with pytest.raises(Exception, match="non-numeric"):
+        c.incr("a", 1)
+    assert c.incr("none", 1) is None
+    v, cas = c.gets("a")
+    assert c.cas("a", b"new", cas) is True and c.cas("a", b"newer", cas) is False
+    assert c.cas("none", b"x", 1) is None
+    v2, cas2 = c.gets("a")
+    assert v2 == b"new" and cas2 != cas       # a new CAS unique on every change
+    assert c.set("f", b"flags", flags=1234) and c.get("f") == b"flags"
+    assert c.delete("a") is True and c.delete("a") is False and c.get("a") is None
+    assert c.touch("b", 100) is True and c.touch("none", 1) is False
+    assert c.get_many(["b", "n", "zz"]) == {"b": b"h+bee2+t", "n": b"0 "}
+    assert c.set("gone", b"x", expire=-1) and c.get("gone") is None
+    c.flush_all()
+    assert c.get("b") is None
+    stats = c.stats()
+    assert stats[b"curr_items"] == 0 and stats[b"cmd_set"] > 0 and stats[b"evictions"] == 0
+
+
+def ask(sock, data):
+    """Send one command and read its whole reply: a trailing mn marks the end."""
+    sock.sendall(data + b"mn\r\n")
+    buf = b""
+    while not buf.endswith(b"MN\r\n"):
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed"
+        buf += chunk
+    return buf[:-4]
+
+
+SCRIPT = [
+    b"set k1 5 0 3\r\nabc\r\n", b"get k1\r\n", b"gets k1\r\n", b"get k1 nope k1\r\n",
+    b"add k1 0 0 1\r\nx\r\n", b"add k2 7 0 2\r\nhi\r\n", b"replace k3 0 0 1\r\nx\r\n",
+    b"replace k2 8 0 3\r\nbye\r\n", b"get k2\r\n", b"append k2 0 0 2\r\n!!\r\n", b"prepend k2 0 0 2\r\n<<\r\n",
+    b"get k2\r\n", b"append nope 0 0 1\r\nx\r\n", b"set num 0 0 2\r\n99\r\n", b"incr num 1\r\n",
+    b"get num\r\n", b"decr num 5\r\n", b"get num\r\n", b"decr num 1000\r\n", b"incr k1 1\r\n",
+    b"incr nope 1\r\n", b"incr num abc\r\n", b"delete k1\r\n", b"delete k1\r\n", b"get k1\r\n",
+    b"touch k2 100\r\n", b"touch nope 100\r\n", b"set q 0 0 1 noreply\r\nq\r\n", b"get q\r\n",
+    b"delete q noreply\r\n", b"get q\r\n", b"set e 0 -1 1\r\ne\r\n", b"get e\r\n",
+    b"cas k2 0 0 1 999999\r\nz\r\n", b"cas nope 0 0 1 1\r\nz\r\n", b"set big 0 0 1048577\r\n" + b"x" * 1048577 + b"\r\n",
+    b"get big\r\n", b"set bad 0 0 3\r\nabcde\r\n", b"get bad\r\n", b"bogus command\r\n",
+    b"get " + b"k" * 251 + b"\r\n", b"set k 0 0 notanumber\r\n", b"set empty 0 0 0\r\n\r\n", b"get empty\r\n",
+    b"gat 100 k2\r\n", b"flush_all\r\n", b"get k2 num\r\n", b"verbosity 1\r\n",
+]
+
+
+def test_reply_bytes_match_memcached(fleet, memcached):
+    p = Proxy("-I", "1m", faas=fleet)
+    try:
+        ref = socket.create_connection(("127.0.0.1", memcached), timeout=30)
+        ours = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+        for cmd in SCRIPT:
+            want, got = ask(ref, cmd), ask(ours, cmd)
+            # CAS uniques differ between servers: mask the 5th field of VALUE lines
+            mask = lambda b: re.sub(rb"^(VALUE \S+ \d+ \d+) \d+", rb"\1 CAS", b, flags=re.M)
+            assert mask(got) == mask(want), cmd[:60]
+    finally:
+        assert p.stop()[0] == 0
+
+
+@pytest.mark.parametrize("size", [1, 1 << 20, 100 << 20])
+def test_values_round_trip(proxy, size):
+    c = proxy.client()
+    data = os.urandom(size)
+    assert c.set(f"v{size}", data)
+    assert hashlib.sha256(c.get(f"v{size}")).digest() == hashlib.sha256(data).digest()
+
+
+def test_libmemcached_tools(proxy, tmp_path):
+    src = tmp_path / "blob"
+    src.write_bytes(os.urandom(3 << 20))
+    server = f"--servers=127.0.0.1:{proxy.port}"
+    subprocess.run(["memccp", server, str(src)], check=True, timeout=60)
+    out = subprocess.run(["memccat", server, "blob"], check=True, timeout=60, capture_output=True).stdout
+    assert out == src.read_bytes() + b"\n"   # memccat ends what it prints with a newline, for memcached too
+    subprocess.run(["memcrm", server, "blob"], check=True, timeout=60)
+    assert proxy.client().get("blob") is None
+
+
+def test_concurrent_clients(proxy):
+    errors = []
+
+    def worker(n):
+        try:
+            c = proxy.client()
+            for i in range(20):
+                v = os.urandom((n * 7919 + i * 104729) % 300000)
+                assert c.set(f"c{n}-{i}", v)
+                assert c.get(f"c{n}-{i}") == v
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+
+
+def reclaim(fleet, node):
+    status, _, body = fleet.request("POST", f"/_faas/reclaim?function=px-{node}")
+    assert status == 200, body
+
+
+def test_survives_p_lost_nodes(proxy, fleet):
+    c = proxy.client()
+    # over 10 x 64 KiB: full 10+2 stripes, a chunk on every one of the 12 nodes
+    values = {f"obj{i}": os.urandom(700000 + i * 1000) for i in range(20)}
+    for k, v in values.items():
+        assert c.set(k, v)
+    reclaim(fleet, 3)
+    reclaim(fleet, 7)
+    for k, v in values.items():          # 10+2: any two nodes may go
+        assert c.get(k) == v, k
+    # a lost instance is noticed when its node dials back, maybe after the reads were answered
+    wait_for(lambda: c.stats()[b"fleet_instances_lost"] == 2, 15, "both lost instances to be noticed")
+    assert c.stats()[b"decodes"] > 0
+    reclaim(fleet, 9)                     # a third: these objects are gone, cleanly
+    for k in values:
+        assert c.get(k) is None
+    assert c.set("after", b"still serving") and c.get("after") == b"still serving"
+
+
+def test_bad_input_keeps_serving(fleet):
+    p = Proxy("-I", "1m", faas=fleet)
+    try:
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+        assert ask(s, b"\x01\x02garbage\r\n") == b"ERROR\r\n"
+        assert ask(s, b"set " + b"k" * 300 + b" 0 0 1\r\nx\r\n").startswith(b"CLIENT_ERROR")
+        assert ask(s, b"set big 0 0 2000000\r\n" + b"x" * 2000000 + b"\r\n") == \
+            b"SERVER_ERROR object too large for cache\r\n"
+        assert ask(s, b"set ok 0 0 2\r\nok\r\n") == b"STORED\r\n"
+        # a client that leaves mid-value stores nothing
+        t = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+        t.sendall(b"set half 0 0 100000\r\n" + b"h" * 50000)
+        t.close()
+        assert ask(s, b"get half ok\r\n") == b"VALUE ok 0 2\r\nok\r\nEND\r\n"
+    finally:
+        assert p.stop()[0] == 0
+
+
+def descendants(pid):
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    kids = {}
+    for line in out.split("\n"):
+        if line.strip():
+            a, b = map(int, line.split())
+            kids.setdefault(b, []).append(a)
+    found, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            found.append(k)
+            todo.append(k)
+    return found
+
+
+def test_embedded_fleet_and_clean_stop():
+    p = Proxy()
+    c = p.client()
+    assert c.set("x", b"y" * 100000) and c.get("x") == b"y" * 100000
+    children = descendants(p.proc.pid)
+    assert len(children) >= 2                 # fncache-faas and node instances
+    rc, log = p.stop()
+    assert rc == 0, log[-2000:]
+    wait_for(lambda: all(faasutil.pid_gone(pid) for pid in children), 10, "the fleet to stop")
