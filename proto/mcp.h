@@ -92,8 +92,15 @@ enum mcp_cmd {
         MCP_CMD__COUNT
 };
 
-/* Parser statuses (never negative). */
-enum mcp_status { MCP_AGAIN = 0, MCP_REQUEST = 1, MCP_VALUE = 2, MCP_VALUE_DONE = 3 };
+/* Parser statuses (never negative). MCP_RESPONSE: mcp_parse_reply's name
+ * for a complete reply without a value. */
+enum mcp_status {
+    MCP_AGAIN = 0,
+    MCP_REQUEST = 1,
+    MCP_RESPONSE = 1,
+    MCP_VALUE = 2,
+    MCP_VALUE_DONE = 3
+};
 
 /* Errors: X(name, client-visible reply line without "\r\n" or NULL when the
  * connection is closed without a reply, fatal?). Replies are memcached's. */
@@ -246,6 +253,49 @@ void mcp_value_discard(struct mcp_parser *p);
 size_t mcp_value_want(const struct mcp_parser *p, char **at);
 /* ... and how many the caller put there. */
 void mcp_value_wrote(struct mcp_parser *p, size_t n);
+
+/* ---- Replies of the meta protocol (the proxy's side of the node
+ * connection): "VA <len> <flags>" + value, "HD|EN|NF|NS|EX <flags>", "MN",
+ * "ERROR", "CLIENT_ERROR msg", "SERVER_ERROR msg". ---- */
+enum mcp_resp_kind {
+    MCP_RESP_META = 0,      /* code holds HD, VA, EN, NF, NS or EX */
+    MCP_RESP_MN,
+    MCP_RESP_ERROR,
+    MCP_RESP_CLIENT_ERROR,
+    MCP_RESP_SERVER_ERROR,
+};
+
+struct mcp_response {
+    enum mcp_resp_kind kind;
+    int code;               /* enum mcp_meta_code when kind == MCP_RESP_META */
+    uint64_t vlen;          /* VA: value bytes that follow */
+    uint64_t have;          /* MCP_MF() bits of the flags returned */
+    char opaque[MCP_OPAQUE_MAX + 1]; /* O, NUL-terminated */
+    uint8_t nopaque;
+    const char *key;        /* k: into buf, or keybuf when b (decoded) */
+    size_t nkey;
+    uint64_t cas;           /* c */
+    uint32_t flags;         /* f */
+    uint64_t size;          /* s */
+    int64_t ttl;            /* t (-1: no expiry) */
+    uint32_t la;            /* l */
+    unsigned hit : 1;       /* h */
+    unsigned win : 1;       /* W */
+    unsigned stale : 1;     /* X */
+    unsigned token_sent : 1; /* Z */
+    const char *msg;        /* CLIENT_/SERVER_ERROR text, into buf */
+    size_t nmsg;
+    char keybuf[MCP_KEY_MAX + 1];
+};
+
+/* Parse replies instead of requests: the same framing, value delivery
+ * (mcp_value_dest, mcp_value_want/wrote) and ownership rules as
+ * mcp_parse, with struct mcp_response for struct mcp_request. Returns
+ * MCP_AGAIN, MCP_RESPONSE, MCP_VALUE (VA; resp->vlen bytes follow),
+ * MCP_VALUE_DONE, or an error (MCP_E_BAD_FORMAT for a line that is no
+ * reply, MCP_E_BAD_CHUNK, MCP_E_LINE_TOO_LONG). Unknown flags are ignored. */
+int mcp_parse_reply(struct mcp_parser *p, const char *buf, size_t len,
+                    struct mcp_response *resp, size_t *used);
 
 /* Text replies that are one fixed line. X(name, bytes without CRLF). */
 #define MCP_REPLY_LIST(X)                                                      \

@@ -28,6 +28,9 @@ int mcp_bin_request(const struct mcp_config *cfg, const char *buf, size_t len,
                     struct mcp_request *req, size_t *hdr_len,
                     uint64_t *swallow);
 
+/* Parse one meta reply line; MCP_RESPONSE, MCP_VALUE (VA) or an error. */
+int mcp_reply_line(const char *line, size_t n, struct mcp_response *resp);
+
 /* memcached's safe_strto* rules on one token. */
 bool mcp_tok_u64(const char *s, size_t n, uint64_t *out);
 bool mcp_tok_u32(const char *s, size_t n, uint32_t *out); /* truncates, as memcached */

@@ -334,7 +334,8 @@ static bool get_family(const char *s, size_t n)
 }
 
 static int text_header(struct mcp_parser *p, const char *buf, size_t len,
-                       struct mcp_request *req, size_t *used)
+                       struct mcp_request *req, struct mcp_response *resp,
+                       size_t *used)
 {
     size_t from = p->scanned < len ? p->scanned : len;
     const char *nl = memchr(buf + from, '\n', len - from);
@@ -355,12 +356,20 @@ static int text_header(struct mcp_parser *p, const char *buf, size_t len,
         return MCP_E_LINE_TOO_LONG;
     if (n > 1 && buf[n - 1] == '\r')
         n--;
-    uint64_t swallow = 0;
-    memset(req, 0, offsetof(struct mcp_request, keybuf));
-    req->proto = MCP_PROTO_TEXT;
-    int rc = mcp_text_line(&p->cfg, buf, n, req, &swallow);
+    uint64_t swallow = 0, vlen = 0;
+    int rc;
+    if (resp) {
+        memset(resp, 0, offsetof(struct mcp_response, keybuf));
+        rc = mcp_reply_line(buf, n, resp);
+        vlen = resp->vlen;
+    } else {
+        memset(req, 0, offsetof(struct mcp_request, keybuf));
+        req->proto = MCP_PROTO_TEXT;
+        rc = mcp_text_line(&p->cfg, buf, n, req, &swallow);
+        vlen = req->vlen;
+    }
     if (rc == MCP_VALUE) {
-        p->remaining = req->vlen;
+        p->remaining = vlen;
         p->got = 0;
         p->ntrail = 0;
         p->trail_bad = 0;
@@ -401,8 +410,9 @@ static int bin_header(struct mcp_parser *p, const char *buf, size_t len,
     return rc;
 }
 
-int mcp_parse(struct mcp_parser *p, const char *buf, size_t len,
-              struct mcp_request *req, size_t *used)
+static int run(struct mcp_parser *p, const char *buf, size_t len,
+               struct mcp_request *req, struct mcp_response *resp,
+               size_t *used)
 {
     size_t off = 0;
     for (;;) {
@@ -458,17 +468,31 @@ int mcp_parse(struct mcp_parser *p, const char *buf, size_t len,
                 *used = off;
                 return MCP_AGAIN;
             }
-            if (p->proto == MCP_PROTO_UNKNOWN)
+            if (p->proto == MCP_PROTO_UNKNOWN && !resp)
                 p->proto = (unsigned char)buf[off] == 0x80 ? MCP_PROTO_BINARY
                                                            : MCP_PROTO_TEXT;
-            if (p->proto == MCP_PROTO_BINARY)
+            if (resp)
+                rc = text_header(p, buf + off, avail, NULL, resp, &n);
+            else if (p->proto == MCP_PROTO_BINARY)
                 rc = bin_header(p, buf + off, avail, req, &n);
             else
-                rc = text_header(p, buf + off, avail, req, &n);
+                rc = text_header(p, buf + off, avail, req, NULL, &n);
             off += n;
             *used = off;
             return rc;
         }
         }
     }
+}
+
+int mcp_parse(struct mcp_parser *p, const char *buf, size_t len,
+              struct mcp_request *req, size_t *used)
+{
+    return run(p, buf, len, req, NULL, used);
+}
+
+int mcp_parse_reply(struct mcp_parser *p, const char *buf, size_t len,
+                    struct mcp_response *resp, size_t *used)
+{
+    return run(p, buf, len, NULL, resp, used);
 }

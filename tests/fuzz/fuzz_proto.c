@@ -87,9 +87,23 @@ static void on_request(const struct mcp_request *r, const char *buf, size_t len)
 }
 
 /* Parse the stream in chunks of the sizes chosen by `pat`. */
-static void run(const uint8_t *data, size_t size, unsigned pat, int use_want,
-                struct feed *f)
+static void on_response(const struct mcp_response *r, const char *buf, size_t len)
 {
+    check(r->kind <= MCP_RESP_SERVER_ERROR, "reply kind");
+    check(r->nopaque <= MCP_OPAQUE_MAX && r->opaque[r->nopaque] == 0, "opaque");
+    if (r->key) {
+        int in_input = r->key >= buf && r->key + r->nkey <= buf + len;
+        int in_keybuf = r->key >= r->keybuf && r->key + r->nkey <= r->keybuf + sizeof(r->keybuf);
+        check(in_input || in_keybuf, "reply key outside");
+    }
+    if (r->msg)
+        check(r->msg >= buf && r->msg + r->nmsg <= buf + len, "reply msg outside");
+}
+
+static void run(const uint8_t *data, size_t size, unsigned pat, int use_want,
+                int replies, struct feed *f)
+{
+    struct mcp_response resp;
     struct mcp_parser p;
     struct mcp_config cfg = {.max_value = VMAX, .max_line = 256, .max_get_line = 1024};
     struct mcp_request req;
@@ -130,18 +144,35 @@ static void run(const uint8_t *data, size_t size, unsigned pat, int use_want,
                 }
             }
             req.cmd = MCP_CMD_NONE;
-            rc = mcp_parse(&p, b + pos, len - pos, &req, &used);
+            if (replies) {
+                rc = mcp_parse_reply(&p, b + pos, len - pos, &resp, &used);
+                req.cmd = (enum mcp_cmd)(rc == MCP_REQUEST || rc == MCP_VALUE
+                                             ? (int)resp.kind * 8 + resp.code
+                                             : 0);
+            } else {
+                rc = mcp_parse(&p, b + pos, len - pos, &req, &used);
+            }
             check(used <= len - pos, "used > len");
             pos += used;
             if (f->nev < MAXEV)
                 f->ev[f->nev++] = rc * 64 + (int)req.cmd;
             if (rc == MCP_VALUE) {
-                on_request(&req, b, len);
-                check(req.vlen <= VMAX, "vlen over max");
+                uint64_t vlen = replies ? resp.vlen : req.vlen;
+                if (replies)
+                    on_response(&resp, b, len);
+                else
+                    on_request(&req, b, len);
+                if (replies && vlen > VMAX) { /* the reply parser has no cap */
+                    mcp_value_discard(&p);
+                    free(dst);
+                    dst = NULL;
+                    continue;
+                }
+                check(vlen <= VMAX, "vlen over max");
                 free(dst);
-                dlen = (size_t)req.vlen;
+                dlen = (size_t)vlen;
                 dst = malloc(dlen + 1);
-                if (req.vlen % 5 == 4) {
+                if (dlen % 5 == 4) {
                     mcp_value_discard(&p);
                     free(dst);
                     dst = NULL;
@@ -158,7 +189,10 @@ static void run(const uint8_t *data, size_t size, unsigned pat, int use_want,
                 continue;
             }
             if (rc == MCP_REQUEST) {
-                on_request(&req, b, len);
+                if (replies)
+                    on_response(&resp, b, len);
+                else
+                    on_request(&req, b, len);
                 continue;
             }
             if (rc == MCP_AGAIN)
@@ -197,8 +231,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     unsigned pat = data[0];
-    run(data + 1, size - 1, 0, 0, &whole);
-    run(data + 1, size - 1, pat | 1, pat & 2, &split);
+    int replies = (pat & 4) != 0;
+    run(data + 1, size - 1, 0, 0, replies, &whole);
+    run(data + 1, size - 1, pat | 1, pat & 2, replies, &split);
     /* Same events whole and split, up to where the stream ran out: the
      * split run may stop at a partial command that the whole run also left. */
     check(whole.nev == split.nev || whole.nev >= MAXEV || split.nev >= MAXEV ||

@@ -132,6 +132,43 @@ static void dump_req(struct sb *o, const char *tag, const struct mcp_request *r)
     sb_add(o, "\n", 1);
 }
 
+static void dump_resp(struct sb *o, const char *tag, const struct mcp_response *r)
+{
+    static const char *const kinds[] = {"meta", "MN", "ERROR", "CLIENT_ERROR",
+                                        "SERVER_ERROR"};
+    static const char *const codes[] = {"HD", "VA", "EN", "NF", "NS", "EX"};
+    sb_fmt(o, "%s %s", tag, r->kind == MCP_RESP_META ? codes[r->code] : kinds[r->kind]);
+    if (r->code == MCP_M_VA && r->kind == MCP_RESP_META)
+        sb_fmt(o, " vlen=%llu", (unsigned long long)r->vlen);
+    if (r->nopaque)
+        sb_fmt(o, " O=%s", r->opaque);
+    if (r->key) {
+        sb_add(o, " k=", 3);
+        sb_esc(o, r->key, r->nkey);
+    }
+    if (r->have & MCP_MF('c'))
+        sb_fmt(o, " c=%llu", (unsigned long long)r->cas);
+    if (r->have & MCP_MF('f'))
+        sb_fmt(o, " f=%u", r->flags);
+    if (r->have & MCP_MF('s'))
+        sb_fmt(o, " s=%llu", (unsigned long long)r->size);
+    if (r->have & MCP_MF('t'))
+        sb_fmt(o, " t=%lld", (long long)r->ttl);
+    if (r->have & MCP_MF('h'))
+        sb_fmt(o, " h=%u", r->hit);
+    if (r->win)
+        sb_add(o, " W", 2);
+    if (r->stale)
+        sb_add(o, " X", 2);
+    if (r->token_sent)
+        sb_add(o, " Z", 2);
+    if (r->msg) {
+        sb_add(o, " msg=", 5);
+        sb_esc(o, r->msg, r->nmsg);
+    }
+    sb_add(o, "\n", 1);
+}
+
 /* ---- the scan-mode driver ---- */
 
 struct drive {
@@ -144,6 +181,8 @@ struct drive {
     size_t dlen;
     int use_want;
     int dead; /* a fatal error closed the "connection" */
+    int replies; /* parse replies (mcp_parse_reply) instead of requests */
+    struct mcp_response resp;
 };
 
 static const struct mcp_config test_cfg = {
@@ -193,17 +232,25 @@ static void drive_feed(struct drive *d, const char *p, size_t n)
     d->acc = NULL;
     for (;;) {
         size_t used = 0;
-        int rc = mcp_parse(&d->p, b + pos, len - pos, &d->req, &used);
+        int rc = d->replies
+                     ? mcp_parse_reply(&d->p, b + pos, len - pos, &d->resp, &used)
+                     : mcp_parse(&d->p, b + pos, len - pos, &d->req, &used);
         assert_true(used <= len - pos);
         pos += used;
         if (rc == MCP_AGAIN)
             break;
         if (rc == MCP_REQUEST) {
-            dump_req(&d->out, "REQ", &d->req);
+            if (d->replies)
+                dump_resp(&d->out, "RSP", &d->resp);
+            else
+                dump_req(&d->out, "REQ", &d->req);
         } else if (rc == MCP_VALUE) {
-            dump_req(&d->out, "VAL", &d->req);
+            if (d->replies)
+                dump_resp(&d->out, "VAL", &d->resp);
+            else
+                dump_req(&d->out, "VAL", &d->req);
             free(d->dst);
-            d->dlen = (size_t)d->req.vlen;
+            d->dlen = (size_t)(d->replies ? d->resp.vlen : d->req.vlen);
             d->dst = malloc(d->dlen + 1);
             mcp_value_dest(&d->p, d->dst);
             if (d->use_want && pos < len) /* the rest goes via want/wrote */
@@ -484,10 +531,13 @@ static void build_bin_cases(void)
 
 /* ---- scan mode ---- */
 
+static int replies_mode; /* set by the reply tests */
+
 static char *run_whole(const char *in, size_t n, int use_want)
 {
     struct drive d;
     drive_init(&d, use_want);
+    d.replies = replies_mode;
     drive_feed(&d, in, n);
     assert_int_equal(d.nacc, 0);
     char *s = d.out.s ? d.out.s : strdup("");
@@ -501,6 +551,7 @@ static char *run_chunks(const char *in, size_t n, size_t first, size_t step,
 {
     struct drive d;
     drive_init(&d, use_want);
+    d.replies = replies_mode;
     size_t off = 0;
     if (first) {
         drive_feed(&d, in, first);
@@ -594,6 +645,85 @@ static void test_binary_table(void **state)
     (void)state;
     build_bin_cases();
     scan_table(bin_cases, n_bin_cases);
+}
+
+/* Meta replies, as the proxy reads them from a node. */
+static const struct tcase reply_cases[] = {
+    T("HD\r\n", "RSP HD\n"),
+    T("HD c23 O77 kmk\r\n", "RSP HD O=77 k=mk c=23\n"),
+    T("VA 2 kmk f5 s2 c23 t-1 O123\r\nhi\r\n",
+      "VAL VA vlen=2 O=123 k=mk c=23 f=5 s=2 t=-1\nDONE hi\n"),
+    T("VA 0 c34 W\r\n\r\n", "VAL VA vlen=0 c=34 W\nDONE \n"),
+    T("VA 0 c34 Z X h1\r\n\r\n", "VAL VA vlen=0 c=34 h=1 X Z\nDONE \n"),
+    T("VA 2\r\nhix\r\n", "VAL VA vlen=2\nERR BAD_CHUNK DONE hi\nERR BAD_FORMAT\n"),
+    T("EN\r\n", "RSP EN\n"),
+    T("EN kbWs= b\r\n", "RSP EN k=mk\n"),
+    T("NF O9 kmk\r\n", "RSP NF O=9 k=mk\n"),
+    T("NS\r\nEX\r\nMN\r\n", "RSP NS\nRSP EX\nRSP MN\n"),
+    T("HD Q5 zz\r\n", "RSP HD\n"),
+    T("ERROR\r\n", "RSP ERROR\n"),
+    T("CLIENT_ERROR bad data chunk\r\n", "RSP CLIENT_ERROR msg=bad data chunk\n"),
+    T("SERVER_ERROR object too large for cache\r\n",
+      "RSP SERVER_ERROR msg=object too large for cache\n"),
+    T("VA x\r\n", "ERR BAD_FORMAT\n"),
+    T("VA -1\r\n", "ERR BAD_FORMAT\n"),
+    T("HD cx\r\n", "ERR BAD_FORMAT\n"),
+    T("STORED\r\n", "ERR BAD_FORMAT\n"),
+    T("\r\n", "ERR BAD_FORMAT\n"),
+    T("HD O12345678901234567890123456789012\r\n", "ERR META_OPAQUE_LONG\n"),
+    T("EN k! b\r\n", "ERR META_BAD_KEY\n"),
+};
+
+static void test_reply_table(void **state)
+{
+    (void)state;
+    replies_mode = 1;
+    scan_table(reply_cases, sizeof(reply_cases) / sizeof(reply_cases[0]));
+    replies_mode = 0;
+}
+
+/* What the writer produces, the reply parser reads back. */
+static void test_reply_roundtrip(void **state)
+{
+    (void)state;
+    struct iovec iov[8];
+    char scratch[512];
+    struct mcp_wbuf w;
+    struct mcp_parser p;
+    struct mcp_request req;
+    struct mcp_response resp;
+    size_t used;
+    mcp_parser_init(&p, NULL);
+    const char line[] = "mg bWs= b v k f s c t O123 h\r\n";
+    assert_int_equal(mcp_parse(&p, line, sizeof(line) - 1, &req, &used), MCP_REQUEST);
+    struct mcp_meta_res res = {.have = ~(uint64_t)0, .size = 3, .ttl = 42, .cas = 99,
+                               .flags = 7, .hit = 1, .stale = 1, .win = 1};
+    mcp_wbuf_init(&w, iov, 8, scratch, sizeof(scratch));
+    assert_int_equal(mcp_w_meta(&w, MCP_M_VA, &req, req.key, req.nkey, &res, "abc", 3), 0);
+    char out[512];
+    size_t n = 0;
+    for (size_t i = 0; i < w.niov; i++) {
+        memcpy(out + n, iov[i].iov_base, iov[i].iov_len);
+        n += iov[i].iov_len;
+    }
+    mcp_parser_init(&p, NULL);
+    assert_int_equal(mcp_parse_reply(&p, out, n, &resp, &used), MCP_VALUE);
+    assert_int_equal(resp.code, MCP_M_VA);
+    assert_int_equal(resp.vlen, 3);
+    assert_int_equal(resp.nkey, 2);
+    assert_memory_equal(resp.key, "mk", 2);
+    assert_string_equal(resp.opaque, "123");
+    assert_int_equal(resp.cas, 99);
+    assert_int_equal(resp.flags, 7);
+    assert_int_equal(resp.size, 3);
+    assert_int_equal(resp.ttl, 42);
+    assert_true(resp.hit && resp.stale && resp.win && !resp.token_sent);
+    char v[3];
+    mcp_value_dest(&p, v);
+    size_t u2;
+    assert_int_equal(mcp_parse_reply(&p, out + used, n - used, &resp, &u2), MCP_VALUE_DONE);
+    assert_int_equal(used + u2, n);
+    assert_memory_equal(v, "abc", 3);
 }
 
 /* Lines longer than 2048 bytes: get-family ones pass (up to max_get_line),
@@ -868,6 +998,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_table),
         cmocka_unit_test(test_binary_table),
+        cmocka_unit_test(test_reply_table),
+        cmocka_unit_test(test_reply_roundtrip),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_value_dest),
         cmocka_unit_test(test_scan_resumes),
