@@ -33,8 +33,7 @@ static void add(struct buf *b, const void *p, size_t n)
     if (b->n + n > b->cap) {
         b->cap = (b->n + n) * 2;
         b->s = realloc(b->s, b->cap);
-        if (!b->s)
-            exit(1);
+        if (!b->s) exit(1);
     }
     memcpy(b->s + b->n, p, n);
     b->n += n;
@@ -67,8 +66,7 @@ static size_t parse_stream(const struct buf *in, char *dst, int direct)
             size_t used;
             int rc = mcp_parse(&p, rbuf + pos, len - pos, &r, &used);
             pos += used;
-            if (rc == MCP_AGAIN)
-                break;
+            if (rc == MCP_AGAIN) break;
             if (rc == MCP_REQUEST) {
                 cmds++;
             } else if (rc == MCP_VALUE) {
@@ -87,29 +85,26 @@ static size_t parse_stream(const struct buf *in, char *dst, int direct)
     return cmds;
 }
 
-static void bench(const char *name, const struct buf *in, size_t ncmds,
-                  char *dst, int direct, double min_time)
+static void bench(const char *name, const struct buf *in, size_t ncmds, char *dst, int direct,
+                  double min_time)
 {
     size_t total = 0, rounds = 0;
     double t0 = now(), t;
     do {
         size_t got = parse_stream(in, dst, direct);
         if (got != ncmds) {
-            fprintf(stderr, "%s: parsed %zu commands, expected %zu\n", name,
-                    got, ncmds);
+            fprintf(stderr, "%s: parsed %zu commands, expected %zu\n", name, got, ncmds);
             exit(1);
         }
         total += got;
         rounds++;
         t = now() - t0;
     } while (t < min_time);
-    printf("%-44s %8.2f M commands/s  (%zu commands, %.2f s, %.0f MB/s of input)\n",
-           name, (double)total / t / 1e6, total, t,
-           (double)in->n * (double)rounds / t / 1e6);
+    printf("%-44s %8.2f M commands/s  (%zu commands, %.2f s, %.0f MB/s of input)\n", name,
+           (double)total / t / 1e6, total, t, (double)in->n * (double)rounds / t / 1e6);
 }
 
-static void bin_hdr(struct buf *b, unsigned op, unsigned keylen, unsigned extlen,
-                    unsigned bodylen)
+static void bin_hdr(struct buf *b, unsigned op, unsigned keylen, unsigned extlen, unsigned bodylen)
 {
     unsigned char h[24] = {0x80, (unsigned char)op, (unsigned char)(keylen >> 8),
                            (unsigned char)keylen, (unsigned char)extlen};
@@ -169,8 +164,7 @@ int main(int argc, char **argv)
     bench("text get+set 10-byte values (pipeline)", &text, n, dst, 0, min_time);
     bench("meta mg+ms 10-byte values (pipeline)", &meta, n, dst, 0, min_time);
     bench("binary get+set 10-byte values (pipeline)", &bin, n, dst, 0, min_time);
-    bench("text set headers, 1 MiB values read direct", &big, nbig, dst, 1,
-          min_time);
+    bench("text set headers, 1 MiB values read direct", &big, nbig, dst, 1, min_time);
     free(value);
     free(dst);
     free(text.s);

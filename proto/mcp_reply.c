@@ -11,11 +11,9 @@ static int code_of(const char *s, size_t n)
         MCP_META_CODE_LIST(MCP_X_MC)
 #undef MCP_X_MC
     };
-    if (n != 2)
-        return -1;
+    if (n != 2) return -1;
     for (int i = 0; i < MCP_M__COUNT; i++)
-        if (s[0] == codes[i][0] && s[1] == codes[i][1])
-            return i;
+        if (s[0] == codes[i][0] && s[1] == codes[i][1]) return i;
     return -1;
 }
 
@@ -48,33 +46,28 @@ int mcp_reply_line(const char *line, size_t n, struct mcp_response *r)
     while (i < n) {
         while (i < n && line[i] == ' ')
             i++;
-        if (i >= n)
-            break;
+        if (i >= n) break;
         const char *e = memchr(line + i, ' ', n - i);
         size_t end = e ? (size_t)(e - line) : n;
-        if (nt == MCP_TOKENS_MAX)
-            return MCP_E_BAD_FORMAT;
+        if (nt == MCP_TOKENS_MAX) return MCP_E_BAD_FORMAT;
         t[nt].s = line + i;
         t[nt].n = end - i;
         nt++;
         i = end;
     }
-    if (nt == 0)
-        return MCP_E_BAD_FORMAT;
+    if (nt == 0) return MCP_E_BAD_FORMAT;
     if (t[0].n == 2 && t[0].s[0] == 'M' && t[0].s[1] == 'N') {
         r->kind = MCP_RESP_MN;
         return MCP_RESPONSE;
     }
     int code = code_of(t[0].s, t[0].n);
-    if (code < 0)
-        return MCP_E_BAD_FORMAT;
+    if (code < 0) return MCP_E_BAD_FORMAT;
     r->kind = MCP_RESP_META;
     r->code = code;
     size_t first = 1;
     if (code == MCP_M_VA) {
         int32_t v;
-        if (nt < 2 || !mcp_tok_i32(t[1].s, t[1].n, &v) || v < 0)
-            return MCP_E_BAD_FORMAT;
+        if (nt < 2 || !mcp_tok_i32(t[1].s, t[1].n, &v) || v < 0) return MCP_E_BAD_FORMAT;
         r->vlen = (uint64_t)v;
         first = 2;
     }
@@ -86,8 +79,7 @@ int mcp_reply_line(const char *line, size_t n, struct mcp_response *r)
         bool ok = true;
         switch (c) {
         case 'O':
-            if (vn > MCP_OPAQUE_MAX)
-                return MCP_E_META_OPAQUE_LONG;
+            if (vn > MCP_OPAQUE_MAX) return MCP_E_META_OPAQUE_LONG;
             memcpy(r->opaque, v, vn);
             r->opaque[vn] = 0;
             r->nopaque = (uint8_t)vn;
@@ -113,15 +105,12 @@ int mcp_reply_line(const char *line, size_t n, struct mcp_response *r)
         case 'Z': r->token_sent = 1; break;
         default: break; /* flags we do not know: ignored */
         }
-        if (!ok)
-            return MCP_E_BAD_FORMAT;
-        if (c >= 'A' && c <= 'z')
-            r->have |= MCP_MF(c);
+        if (!ok) return MCP_E_BAD_FORMAT;
+        if (c >= 'A' && c <= 'z') r->have |= MCP_MF(c);
     }
     if (b64 && r->key) {
         size_t k = mcp_b64_decode(r->key, r->nkey, r->keybuf, sizeof(r->keybuf));
-        if (!k)
-            return MCP_E_META_BAD_KEY;
+        if (!k) return MCP_E_META_BAD_KEY;
         r->key = r->keybuf;
         r->nkey = k;
     }
