@@ -357,7 +357,9 @@ size_t mcp_wbuf_len(const struct mcp_wbuf *w);
 
 /* All writers return 0 or MCP_E_NOSPACE (w unchanged on failure). */
 int mcp_w_reply(struct mcp_wbuf *w, enum mcp_reply r);
-/* The client-visible line for a parser error (nothing for silent ones). */
+/* The client-visible line for a parser error of the text and meta
+ * protocols (nothing for errors without one, e.g. MCP_E_LINE_TOO_LONG).
+ * Binary connections answer with mcp_w_bin_status(mcp_err_bin_status(err)). */
 int mcp_w_error(struct mcp_wbuf *w, int err);
 /* "SERVER_ERROR msg" / "CLIENT_ERROR msg" for server-side conditions. */
 int mcp_w_server_error(struct mcp_wbuf *w, const char *msg);
