@@ -385,7 +385,7 @@ static int run(struct mcp_parser *p, const char *buf, size_t len, struct mcp_req
             p->state = ST_HEADER;
             continue;
         }
-        case ST_NEED_DEST: *used = off; return MCP_E_NO_DEST;
+        case ST_NEED_DEST: *used = off; return avail ? MCP_E_NO_DEST : MCP_AGAIN;
         case ST_VALUE: {
             size_t k = p->remaining < avail ? (size_t)p->remaining : avail;
             if (k && p->dst) memcpy(p->dst + p->got, buf + off, k);
