@@ -37,6 +37,14 @@
  *   during mcp_parse/mcp_value_wrote and never keeps it past MCP_VALUE_DONE
  *   or an error. The writer's iovecs point into the caller's scratch buffer
  *   and at the caller's value bytes, which must live until the write ends.
+ *   mcp_parse_reply() follows the same rules with struct mcp_response
+ *   (key and msg point into buf or resp->keybuf).
+ *
+ * Errors
+ *   Every client-visible error line comes from MCP_ERR_LIST below, the
+ *   parser's and the server's (MCP_E_NON_NUMERIC, MCP_E_NO_MEMORY) alike:
+ *   write them with mcp_w_error(). All functions return 0 / a status or a
+ *   negative MCP_E_* code; mcp_err_name() names it.
  */
 #ifndef FNCACHE_PROTO_MCP_H
 #define FNCACHE_PROTO_MCP_H
@@ -125,6 +133,8 @@ enum mcp_status {
     X(META_TOO_MANY, "CLIENT_ERROR options flags too long", 0)                                     \
     X(MS_BAD_MODE, "CLIENT_ERROR invalid mode for ms M token", 0)                                  \
     X(MA_BAD_MODE, "CLIENT_ERROR invalid mode for ma M token", 0)                                  \
+    X(NON_NUMERIC, "CLIENT_ERROR cannot increment or decrement non-numeric value", 0)              \
+    X(NO_MEMORY, "SERVER_ERROR out of memory storing object", 0)                                   \
     X(LINE_TOO_LONG, NULL, 1)                                                                      \
     X(BIN_BAD_MAGIC, NULL, 1)                                                                      \
     X(BIN_INVALID, "Invalid arguments", 1)                                                         \
@@ -141,8 +151,10 @@ enum mcp_err {
 #undef MCP_X_ERR
         MCP_E__END
 };
-/* MCP_E_NO_DEST: value bytes fed before mcp_value_dest(); MCP_E_NOSPACE: the
- * writer's iovec array or scratch buffer is full; MCP_E_INVAL: bad argument. */
+/* MCP_E_NON_NUMERIC, MCP_E_NO_MEMORY: for the server to report (incr/decr on
+ * a non-number, no memory for a value). MCP_E_NO_DEST: value bytes fed
+ * before mcp_value_dest(); MCP_E_NOSPACE: the writer's iovec array or
+ * scratch buffer is full; MCP_E_INVAL: bad argument. */
 
 const char *mcp_err_name(int err);        /* "MCP_E_BAD_FORMAT"; static string */
 const char *mcp_err_reply(int err);       /* client line w/o CRLF or NULL; static */
@@ -427,13 +439,14 @@ int mcp_err_silent(const struct mcp_request *req, int err);
 /* Binary opcodes (memcached protocol_binary.h). */
 #define MCP_BIN_OP_LIST(X)                                                                         \
     X(GET, 0x00)                                                                                   \
-    X(SET, 0x01) X(ADD, 0x02) X(REPLACE, 0x03) X(DELETE, 0x04) X(INCREMENT, 0x05)                  \
-        X(DECREMENT, 0x06) X(QUIT, 0x07) X(FLUSH, 0x08) X(GETQ, 0x09) X(NOOP, 0x0a)                \
-            X(VERSION, 0x0b) X(GETK, 0x0c) X(GETKQ, 0x0d) X(APPEND, 0x0e) X(PREPEND, 0x0f)         \
-                X(STAT, 0x10) X(SETQ, 0x11) X(ADDQ, 0x12) X(REPLACEQ, 0x13) X(DELETEQ, 0x14)       \
-                    X(INCREMENTQ, 0x15) X(DECREMENTQ, 0x16) X(QUITQ, 0x17) X(FLUSHQ, 0x18)         \
-                        X(APPENDQ, 0x19) X(PREPENDQ, 0x1a) X(VERBOSITY, 0x1b) X(TOUCH, 0x1c)       \
-                            X(GAT, 0x1d) X(GATQ, 0x1e) X(GATK, 0x23) X(GATKQ, 0x24)
+    X(SET, 0x01)                                                                                   \
+    X(ADD, 0x02) X(REPLACE, 0x03) X(DELETE, 0x04) X(INCREMENT, 0x05) X(DECREMENT, 0x06)            \
+        X(QUIT, 0x07) X(FLUSH, 0x08) X(GETQ, 0x09) X(NOOP, 0x0a) X(VERSION, 0x0b) X(GETK, 0x0c)    \
+            X(GETKQ, 0x0d) X(APPEND, 0x0e) X(PREPEND, 0x0f) X(STAT, 0x10) X(SETQ, 0x11)            \
+                X(ADDQ, 0x12) X(REPLACEQ, 0x13) X(DELETEQ, 0x14) X(INCREMENTQ, 0x15)               \
+                    X(DECREMENTQ, 0x16) X(QUITQ, 0x17) X(FLUSHQ, 0x18) X(APPENDQ, 0x19)            \
+                        X(PREPENDQ, 0x1a) X(VERBOSITY, 0x1b) X(TOUCH, 0x1c) X(GAT, 0x1d)           \
+                            X(GATQ, 0x1e) X(GATK, 0x23) X(GATKQ, 0x24)
 
 enum mcp_bin_op {
 #define MCP_X_OP(n, v) MCP_BOP_##n = v,

@@ -286,6 +286,8 @@ enum mcp_bin_status mcp_err_bin_status(int err)
     case MCP_E_BIN_UNKNOWN: return MCP_BS_UNKNOWN_COMMAND;
     case MCP_E_BIN_TOO_LARGE:
     case MCP_E_TOO_LARGE: return MCP_BS_E2BIG;
+    case MCP_E_NON_NUMERIC: return MCP_BS_DELTA_BADVAL;
+    case MCP_E_NO_MEMORY: return MCP_BS_ENOMEM;
     default: return MCP_BS_EINVAL;
     }
 }

@@ -217,7 +217,7 @@ static void text_request(struct conn *c, const struct mcp_request *r)
         if (!it)
             mcp_w_reply(w, MCP_R_NOT_FOUND);
         else if (arith(s, it, r->cmd == MCP_CMD_INCR, r->delta, &v))
-            mcp_w_client_error(w, "cannot increment or decrement non-numeric value");
+            mcp_w_error(w, MCP_E_NON_NUMERIC);
         else
             mcp_w_number(w, v);
         break;
@@ -381,7 +381,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             mcp_w_meta(&c->w, MCP_M_EX, r, r->key, r->nkey, NULL, NULL, 0);
             return;
         } else if (arith(s, it, incr, r->meta.delta, &v)) {
-            mcp_w_client_error(&c->w, "cannot increment or decrement non-numeric value");
+            mcp_w_error(&c->w, MCP_E_NON_NUMERIC);
             return;
         }
         if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;

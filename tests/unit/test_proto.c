@@ -885,7 +885,7 @@ static void test_writer_text(void **state)
     assert_int_equal(mcp_w_error(&w, MCP_E_UNKNOWN_CMD), 0);
     assert_int_equal(mcp_w_error(&w, MCP_E_DELETE_USAGE), 0);
     assert_int_equal(mcp_w_error(&w, MCP_E_LINE_TOO_LONG), 0); /* silent */
-    assert_int_equal(mcp_w_client_error(&w, "cannot increment or decrement non-numeric value"), 0);
+    assert_int_equal(mcp_w_error(&w, MCP_E_NON_NUMERIC), 0);
     assert_int_equal(mcp_w_stat(&w, "pid", "1"), 0);
     WCHECK("STORED\r\nVALUE n 5 20\r\n18446744073709551615\r\nVALUE n 5 20 5\r\n"
            "18446744073709551615\r\nEND\r\n15\r\nTOUCHED\r\nNOT_FOUND\r\nDELETED\r\n"
