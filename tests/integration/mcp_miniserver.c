@@ -364,6 +364,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
     }
     case MCP_CMD_MA: {
         int incr = !(r->meta.mode == 'D' || r->meta.mode == '-');
+        int created = 0;
         uint64_t v = 0;
         enum mcp_meta_code code = MCP_M_HD;
         if (!it) {
@@ -373,6 +374,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
                 char *val = malloc((size_t)n + 1);
                 memcpy(val, tmp, (size_t)n);
                 it = put_item(s, r->key, r->nkey, 0, r->meta.vivify_ttl, val, (size_t)n);
+                created = 1; /* memcached shows HD here even with q */
             } else {
                 mcp_w_meta(&c->w, MCP_M_NF, r, r->key, r->nkey, NULL, NULL, 0);
                 return;
@@ -392,7 +394,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             room(c);
             mcp_w_meta(&c->w, MCP_M_VA, r, r->key, r->nkey, &res, keep(c, it->val, it->vlen),
                        it->vlen);
-        } else if (!r->noreply) {
+        } else if (!r->noreply || created) {
             mcp_w_meta(&c->w, code, r, r->key, r->nkey, &res, NULL, 0);
         }
         return;
