@@ -12,8 +12,7 @@ static size_t tokenize(const char *s, size_t n, struct mcp_tok *t, size_t max)
     while (i < n) {
         while (i < n && s[i] == ' ')
             i++;
-        if (i >= n)
-            break;
+        if (i >= n) break;
         const char *p = memchr(s + i, ' ', n - i);
         size_t e = p ? (size_t)(p - s) : n;
         if (count < max) {
@@ -35,12 +34,10 @@ static bool tok_is(const struct mcp_tok *t, const char *lit, size_t n)
 /* 1..250 bytes; no control characters (protocol.txt; see docs/proto.md). */
 static int check_key(const char *k, size_t n)
 {
-    if (n == 0 || n > MCP_KEY_MAX)
-        return MCP_E_BAD_FORMAT;
+    if (n == 0 || n > MCP_KEY_MAX) return MCP_E_BAD_FORMAT;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)k[i];
-        if (c < 0x20 || c == 0x7f)
-            return MCP_E_BAD_FORMAT;
+        if (c < 0x20 || c == 0x7f) return MCP_E_BAD_FORMAT;
     }
     return 0;
 }
@@ -56,10 +53,8 @@ static enum mcp_cmd lookup(const struct mcp_tok *t)
 #undef MCP_X_V
     };
     /* Fast path for the hot ones. */
-    if (t->n == 3 && t->s[0] == 'g' && t->s[1] == 'e' && t->s[2] == 't')
-        return MCP_CMD_GET;
-    if (t->n == 3 && t->s[0] == 's' && t->s[1] == 'e' && t->s[2] == 't')
-        return MCP_CMD_SET;
+    if (t->n == 3 && t->s[0] == 'g' && t->s[1] == 'e' && t->s[2] == 't') return MCP_CMD_GET;
+    if (t->n == 3 && t->s[0] == 's' && t->s[1] == 'e' && t->s[2] == 't') return MCP_CMD_SET;
     if (t->n == 2 && t->s[0] == 'm') {
         switch (t->s[1]) {
         case 'g': return MCP_CMD_MG;
@@ -77,15 +72,13 @@ static enum mcp_cmd lookup(const struct mcp_tok *t)
 }
 
 /* get/gets (keys from token 1) and gat/gats (exptime, then keys). */
-static int parse_get(const char *line, size_t n, const struct mcp_tok *t,
-                     size_t nt, struct mcp_request *req)
+static int parse_get(const char *line, size_t n, const struct mcp_tok *t, size_t nt,
+                     struct mcp_request *req)
 {
     size_t first = 1;
     if (req->cmd == MCP_CMD_GAT || req->cmd == MCP_CMD_GATS) {
-        if (nt < 2)
-            return MCP_E_UNKNOWN_CMD;
-        if (!mcp_tok_i32(t[1].s, t[1].n, &req->exptime))
-            return MCP_E_BAD_EXPTIME;
+        if (nt < 2) return MCP_E_UNKNOWN_CMD;
+        if (!mcp_tok_i32(t[1].s, t[1].n, &req->exptime)) return MCP_E_BAD_EXPTIME;
         first = 2;
     } else if (nt < 2) {
         return MCP_E_UNKNOWN_CMD;
@@ -104,8 +97,7 @@ static int parse_get(const char *line, size_t n, const struct mcp_tok *t,
     const char *k;
     size_t nk;
     while (mcp_key_next(req, &pos, &k, &nk)) {
-        if (check_key(k, nk))
-            return MCP_E_BAD_FORMAT;
+        if (check_key(k, nk)) return MCP_E_BAD_FORMAT;
         if (!req->nkeys) {
             req->key = k;
             req->nkey = nk;
@@ -115,30 +107,25 @@ static int parse_get(const char *line, size_t n, const struct mcp_tok *t,
     return MCP_REQUEST;
 }
 
-static int parse_store(const struct mcp_config *cfg, const struct mcp_tok *t,
-                       size_t nt, struct mcp_request *req, uint64_t *swallow)
+static int parse_store(const struct mcp_config *cfg, const struct mcp_tok *t, size_t nt,
+                       struct mcp_request *req, uint64_t *swallow)
 {
     bool cas = req->cmd == MCP_CMD_CAS;
     size_t base = cas ? 6 : 5;
     int32_t vlen;
-    if (nt != base && nt != base + 1)
-        return MCP_E_UNKNOWN_CMD;
+    if (nt != base && nt != base + 1) return MCP_E_UNKNOWN_CMD;
     req->noreply = nt == base + 1 && TOK_IS(&t[base], "noreply");
     req->key = t[1].s;
     req->nkey = t[1].n;
-    if (check_key(t[1].s, t[1].n))
-        return MCP_E_BAD_FORMAT;
-    if (!mcp_tok_u32(t[2].s, t[2].n, &req->flags) ||
-        !mcp_tok_i32(t[3].s, t[3].n, &req->exptime) ||
+    if (check_key(t[1].s, t[1].n)) return MCP_E_BAD_FORMAT;
+    if (!mcp_tok_u32(t[2].s, t[2].n, &req->flags) || !mcp_tok_i32(t[3].s, t[3].n, &req->exptime) ||
         !mcp_tok_i32(t[4].s, t[4].n, &vlen))
         return MCP_E_BAD_FORMAT;
     if (cas) {
-        if (!mcp_tok_u64(t[5].s, t[5].n, &req->cas))
-            return MCP_E_BAD_FORMAT;
+        if (!mcp_tok_u64(t[5].s, t[5].n, &req->cas)) return MCP_E_BAD_FORMAT;
         req->has_cas = 1;
     }
-    if (vlen < 0 || vlen > INT32_MAX - 2)
-        return MCP_E_BAD_FORMAT;
+    if (vlen < 0 || vlen > INT32_MAX - 2) return MCP_E_BAD_FORMAT;
     req->vlen = (uint64_t)vlen;
     if (req->vlen > cfg->max_value) {
         *swallow = req->vlen + 2;
@@ -149,8 +136,8 @@ static int parse_store(const struct mcp_config *cfg, const struct mcp_tok *t,
 
 /* Meta flags after the key (and ms's length): memcached's preparse. The
  * error it reports is the last one recorded before it stops, as there. */
-static int meta_flags(const struct mcp_tok *t, size_t from, size_t nt,
-                      struct mcp_request *req, int bad_default)
+static int meta_flags(const struct mcp_tok *t, size_t from, size_t nt, struct mcp_request *req,
+                      int bad_default)
 {
     struct mcp_meta *m = &req->meta;
     int err = 0;
@@ -160,19 +147,15 @@ static int meta_flags(const struct mcp_tok *t, size_t from, size_t nt,
         unsigned char o = (unsigned char)t[i].s[0];
         const char *v = t[i].s + 1;
         size_t vn = t[i].n - 1;
-        if (o >= 127)
-            return MCP_E_META_DUP_FLAG;
+        if (o >= 127) return MCP_E_META_DUP_FLAG;
         if (o >= 'A' && o <= 'z') {
-            if (m->seen & MCP_MF(o))
-                return MCP_E_META_DUP_FLAG;
+            if (m->seen & MCP_MF(o)) return MCP_E_META_DUP_FLAG;
             m->seen |= MCP_MF(o);
         }
-        if (m->norder < MCP_META_TOKENS_MAX)
-            m->order[m->norder++] = (char)o;
+        if (m->norder < MCP_META_TOKENS_MAX) m->order[m->norder++] = (char)o;
         switch (o) {
         case 'b': {
-            size_t k = mcp_b64_decode(req->key, req->nkey, req->keybuf,
-                                      sizeof(req->keybuf));
+            size_t k = mcp_b64_decode(req->key, req->nkey, req->keybuf, sizeof(req->keybuf));
             if (!k) {
                 errstr = MCP_E_META_BAD_KEY;
                 err = 1;
@@ -207,15 +190,21 @@ static int meta_flags(const struct mcp_tok *t, size_t from, size_t nt,
                 m->nopaque = (uint8_t)vn;
             }
             break;
-        case 'l': case 'P': case 'L': case 'k': case 's': case 't':
-        case 'c': case 'f': case 'v': case 'h': case 'u': case 'I':
-            break;
-        case 'q':
-            req->noreply = 1;
-            break;
+        case 'l':
+        case 'P':
+        case 'L':
+        case 'k':
+        case 's':
+        case 't':
+        case 'c':
+        case 'f':
+        case 'v':
+        case 'h':
+        case 'u':
+        case 'I': break;
+        case 'q': req->noreply = 1; break;
         case 'F':
-            if (!mcp_tok_u32(v, vn, &m->client_flags))
-                err = 1;
+            if (!mcp_tok_u32(v, vn, &m->client_flags)) err = 1;
             break;
         case 'C':
             if (!mcp_tok_u64(v, vn, &m->cas_in)) {
@@ -245,8 +234,7 @@ static int meta_flags(const struct mcp_tok *t, size_t from, size_t nt,
                 err = 1;
             }
             break;
-        default:
-            return MCP_E_META_INVALID_FLAG;
+        default: return MCP_E_META_INVALID_FLAG;
         }
     }
     return err ? errstr : 0;
@@ -256,80 +244,74 @@ static int meta_flags(const struct mcp_tok *t, size_t from, size_t nt,
 static int meta_opaque_ok(const struct mcp_tok *t, size_t from, size_t nt)
 {
     for (size_t i = from; i < nt; i++)
-        if (t[i].s[0] == 'O' && t[i].n > MCP_OPAQUE_MAX + 1)
-            return 0;
+        if (t[i].s[0] == 'O' && t[i].n > MCP_OPAQUE_MAX + 1) return 0;
     return 1;
 }
 
-static int parse_meta(const struct mcp_config *cfg, const struct mcp_tok *t,
-                      size_t nt, struct mcp_request *req, uint64_t *swallow)
+static int parse_meta(const struct mcp_config *cfg, const struct mcp_tok *t, size_t nt,
+                      struct mcp_request *req, uint64_t *swallow)
 {
     enum mcp_cmd c = req->cmd;
     int rc;
-    if (nt < 2)
-        return MCP_E_UNKNOWN_CMD;
+    if (nt < 2) return MCP_E_UNKNOWN_CMD;
     req->key = t[1].s;
     req->nkey = t[1].n;
-    if (check_key(t[1].s, t[1].n))
-        return MCP_E_BAD_FORMAT;
-    if (c == MCP_CMD_MS && nt == 2)
-        return MCP_E_BAD_FORMAT;
+    if (check_key(t[1].s, t[1].n)) return MCP_E_BAD_FORMAT;
+    if (c == MCP_CMD_MS && nt == 2) return MCP_E_BAD_FORMAT;
     if (nt >= MCP_META_TOKENS_MAX + 1)
         return c == MCP_CMD_MG ? MCP_E_MG_TOO_MANY : MCP_E_META_TOO_MANY;
     req->nkeys = 1;
     if (c == MCP_CMD_MS) {
         int32_t vlen;
-        if (!mcp_tok_i32(t[2].s, t[2].n, &vlen) || vlen < 0 ||
-            vlen > INT32_MAX - 2)
+        if (!mcp_tok_i32(t[2].s, t[2].n, &vlen) || vlen < 0 || vlen > INT32_MAX - 2)
             return MCP_E_BAD_FORMAT;
         req->vlen = (uint64_t)vlen;
         *swallow = req->vlen + 2; /* any error from here skips the value */
         rc = meta_flags(t, 3, nt, req, MCP_E_BAD_FORMAT);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         req->flags = req->meta.client_flags;
         req->exptime = req->meta.ttl;
         req->cas = req->meta.cas_in;
         switch (req->meta.mode) {
-        case 0: case 'E': case 'A': case 'P': case 'R': case 'S':
-            break;
-        default:
-            return MCP_E_MS_BAD_MODE;
+        case 0:
+        case 'E':
+        case 'A':
+        case 'P':
+        case 'R':
+        case 'S': break;
+        default: return MCP_E_MS_BAD_MODE;
         }
-        if (!meta_opaque_ok(t, 3, nt))
-            return MCP_E_META_OPAQUE_LONG;
-        if (req->vlen > cfg->max_value)
-            return MCP_E_TOO_LARGE;
+        if (!meta_opaque_ok(t, 3, nt)) return MCP_E_META_OPAQUE_LONG;
+        if (req->vlen > cfg->max_value) return MCP_E_TOO_LARGE;
         *swallow = 0;
         return MCP_VALUE;
     }
     rc = meta_flags(t, 2, nt, req, MCP_E_BAD_FORMAT);
-    if (rc)
-        return c == MCP_CMD_MG ? rc : MCP_E_META_FLAG_OR_DUP;
+    if (rc) return c == MCP_CMD_MG ? rc : MCP_E_META_FLAG_OR_DUP;
     if (c == MCP_CMD_MA) {
         switch (req->meta.mode) {
-        case 0: case 'I': case '+': case 'D': case '-':
-            break;
-        default:
-            return MCP_E_MA_BAD_MODE;
+        case 0:
+        case 'I':
+        case '+':
+        case 'D':
+        case '-': break;
+        default: return MCP_E_MA_BAD_MODE;
         }
         req->delta = req->meta.delta;
         req->initial = req->meta.initial;
     }
     req->exptime = req->meta.ttl;
     req->cas = req->meta.cas_in;
-    if (!meta_opaque_ok(t, 2, nt))
-        return MCP_E_META_OPAQUE_LONG;
+    if (!meta_opaque_ok(t, 2, nt)) return MCP_E_META_OPAQUE_LONG;
     return MCP_REQUEST;
 }
 
-int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n,
-                  struct mcp_request *req, uint64_t *swallow)
+int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n, struct mcp_request *req,
+                  uint64_t *swallow)
 {
     struct mcp_tok t[MCP_TOKENS_MAX];
     size_t nt = tokenize(line, n, t, MCP_TOKENS_MAX);
-    if (nt == 0)
-        return MCP_E_UNKNOWN_CMD;
+    if (nt == 0) return MCP_E_UNKNOWN_CMD;
     req->cmd = lookup(&t[0]);
     /* Past MCP_TOKENS_MAX only get-family keys matter; other commands with
      * that many tokens are refused by their own count rules below. */
@@ -338,75 +320,60 @@ int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n,
     case MCP_CMD_GET:
     case MCP_CMD_GETS:
     case MCP_CMD_GAT:
-    case MCP_CMD_GATS:
-        return parse_get(line, n, t, kept, req);
+    case MCP_CMD_GATS: return parse_get(line, n, t, kept, req);
     case MCP_CMD_SET:
     case MCP_CMD_ADD:
     case MCP_CMD_REPLACE:
     case MCP_CMD_APPEND:
     case MCP_CMD_PREPEND:
     case MCP_CMD_CAS:
-        if (nt > MCP_TOKENS_MAX - 1)
-            return MCP_E_UNKNOWN_CMD;
+        if (nt > MCP_TOKENS_MAX - 1) return MCP_E_UNKNOWN_CMD;
         return parse_store(cfg, t, nt, req, swallow);
     case MCP_CMD_DELETE: {
-        if (nt < 2 || nt > 4)
-            return MCP_E_UNKNOWN_CMD;
+        if (nt < 2 || nt > 4) return MCP_E_UNKNOWN_CMD;
         req->key = t[1].s;
         req->nkey = t[1].n;
         req->nkeys = 1;
         if (nt > 2) {
             bool zero = TOK_IS(&t[2], "0");
             req->noreply = TOK_IS(&t[nt - 1], "noreply");
-            if (!((nt == 3 && (zero || req->noreply)) ||
-                  (nt == 4 && zero && req->noreply)))
+            if (!((nt == 3 && (zero || req->noreply)) || (nt == 4 && zero && req->noreply)))
                 return MCP_E_DELETE_USAGE;
         }
-        if (check_key(t[1].s, t[1].n))
-            return MCP_E_BAD_FORMAT;
+        if (check_key(t[1].s, t[1].n)) return MCP_E_BAD_FORMAT;
         return MCP_REQUEST;
     }
     case MCP_CMD_INCR:
     case MCP_CMD_DECR:
-        if (nt != 3 && nt != 4)
-            return MCP_E_UNKNOWN_CMD;
+        if (nt != 3 && nt != 4) return MCP_E_UNKNOWN_CMD;
         req->noreply = nt == 4 && TOK_IS(&t[3], "noreply");
         req->key = t[1].s;
         req->nkey = t[1].n;
         req->nkeys = 1;
-        if (check_key(t[1].s, t[1].n))
-            return MCP_E_BAD_FORMAT;
-        if (!mcp_tok_u64(t[2].s, t[2].n, &req->delta))
-            return MCP_E_BAD_DELTA;
+        if (check_key(t[1].s, t[1].n)) return MCP_E_BAD_FORMAT;
+        if (!mcp_tok_u64(t[2].s, t[2].n, &req->delta)) return MCP_E_BAD_DELTA;
         return MCP_REQUEST;
     case MCP_CMD_TOUCH:
-        if (nt != 3 && nt != 4)
-            return MCP_E_UNKNOWN_CMD;
+        if (nt != 3 && nt != 4) return MCP_E_UNKNOWN_CMD;
         req->noreply = nt == 4 && TOK_IS(&t[3], "noreply");
         req->key = t[1].s;
         req->nkey = t[1].n;
         req->nkeys = 1;
-        if (check_key(t[1].s, t[1].n))
-            return MCP_E_BAD_FORMAT;
-        if (!mcp_tok_i32(t[2].s, t[2].n, &req->exptime))
-            return MCP_E_BAD_EXPTIME;
+        if (check_key(t[1].s, t[1].n)) return MCP_E_BAD_FORMAT;
+        if (!mcp_tok_i32(t[2].s, t[2].n, &req->exptime)) return MCP_E_BAD_EXPTIME;
         return MCP_REQUEST;
     case MCP_CMD_FLUSH_ALL:
-        if (nt > 3)
-            return MCP_E_UNKNOWN_CMD;
+        if (nt > 3) return MCP_E_UNKNOWN_CMD;
         req->noreply = nt > 1 && TOK_IS(&t[nt - 1], "noreply");
         if (nt - (req->noreply ? 1 : 0) > 1) {
-            if (!mcp_tok_i32(t[1].s, t[1].n, &req->exptime))
-                return MCP_E_BAD_EXPTIME;
+            if (!mcp_tok_i32(t[1].s, t[1].n, &req->exptime)) return MCP_E_BAD_EXPTIME;
             req->has_arg = 1;
         }
         return MCP_REQUEST;
     case MCP_CMD_VERBOSITY:
-        if (nt != 2 && nt != 3)
-            return MCP_E_UNKNOWN_CMD;
+        if (nt != 2 && nt != 3) return MCP_E_UNKNOWN_CMD;
         req->noreply = TOK_IS(&t[nt - 1], "noreply");
-        if (!mcp_tok_u32(t[1].s, t[1].n, &req->verbosity))
-            return MCP_E_BAD_FORMAT;
+        if (!mcp_tok_u32(t[1].s, t[1].n, &req->verbosity)) return MCP_E_BAD_FORMAT;
         return MCP_REQUEST;
     case MCP_CMD_STATS:
         if (nt > 1) {
@@ -420,18 +387,14 @@ int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n,
         return MCP_REQUEST;
     case MCP_CMD_VERSION:
     case MCP_CMD_QUIT:
-    case MCP_CMD_MN:
-        return MCP_REQUEST;
+    case MCP_CMD_MN: return MCP_REQUEST;
     case MCP_CMD_MG:
     case MCP_CMD_MS:
     case MCP_CMD_MD:
     case MCP_CMD_MA:
         if (nt > MCP_TOKENS_MAX)
-            return req->cmd == MCP_CMD_MG ? MCP_E_MG_TOO_MANY
-                                          : MCP_E_META_TOO_MANY;
+            return req->cmd == MCP_CMD_MG ? MCP_E_MG_TOO_MANY : MCP_E_META_TOO_MANY;
         return parse_meta(cfg, t, nt, req, swallow);
-    default:
-        req->cmd = MCP_CMD_NONE;
-        return MCP_E_UNKNOWN_CMD;
+    default: req->cmd = MCP_CMD_NONE; return MCP_E_UNKNOWN_CMD;
     }
 }

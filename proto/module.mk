@@ -1,6 +1,7 @@
 # proto/: the memcached protocol codec (parser + writer), libmcp.
 LIBS += mcp
-mcp_SRCS := proto/mcp_parse.c proto/mcp_text.c proto/mcp_bin.c proto/mcp_write.c
+mcp_SRCS := proto/mcp_parse.c proto/mcp_text.c proto/mcp_bin.c proto/mcp_reply.c \
+	proto/mcp_write.c
 
 UNIT_TESTS += test_proto
 test_proto_DEPS := mcp

@@ -41,14 +41,14 @@ struct conn {
     struct server *s;
     int fd;
     struct mcp_parser p;
-    struct mcp_request req;   /* header of the value being read */
-    char key[MCP_KEY_MAX + 1];/* its key, copied: the read buffer moves */
+    struct mcp_request req;    /* header of the value being read */
+    char key[MCP_KEY_MAX + 1]; /* its key, copied: the read buffer moves */
     size_t nkey;
-    char *val;                /* value destination */
+    char *val; /* value destination */
     struct iovec iov[1024];
     char scratch[65536];
     struct mcp_wbuf w;
-    char *pending[1024];      /* value copies referenced by iovecs */
+    char *pending[1024]; /* value copies referenced by iovecs */
     size_t npending;
     int closing;
 };
@@ -56,8 +56,7 @@ struct conn {
 static struct item *find(struct server *s, const char *k, size_t n)
 {
     for (struct item *it = s->items; it; it = it->next)
-        if (it->nkey == n && !memcmp(it->key, k, n))
-            return it;
+        if (it->nkey == n && !memcmp(it->key, k, n)) return it;
     return NULL;
 }
 
@@ -72,12 +71,11 @@ static void unlink_item(struct server *s, struct item *x)
         }
 }
 
-static struct item *put_item(struct server *s, const char *k, size_t n,
-                             uint32_t flags, int32_t exp, char *val, size_t vlen)
+static struct item *put_item(struct server *s, const char *k, size_t n, uint32_t flags, int32_t exp,
+                             char *val, size_t vlen)
 {
     struct item *old = find(s, k, n);
-    if (old)
-        unlink_item(s, old);
+    if (old) unlink_item(s, old);
     struct item *it = calloc(1, sizeof(*it));
     memcpy(it->key, k, n);
     it->nkey = n;
@@ -98,8 +96,7 @@ static void flush_out(struct conn *c)
         size_t n = c->w.niov - off > 512 ? 512 : c->w.niov - off;
         ssize_t k = writev(c->fd, c->w.iov + off, (int)n);
         if (k < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             break;
         }
         /* advance over what was written */
@@ -125,8 +122,7 @@ static void flush_out(struct conn *c)
  * write, even if a later command in the same batch frees the item. */
 static const char *keep(struct conn *c, const char *v, size_t n)
 {
-    if (c->npending == 1024 || c->w.niov > 900 || c->w.used > 60000)
-        flush_out(c);
+    if (c->npending == 1024 || c->w.niov > 900 || c->w.used > 60000) flush_out(c);
     char *p = malloc(n + 1);
     memcpy(p, v, n);
     c->pending[c->npending++] = p;
@@ -135,8 +131,7 @@ static const char *keep(struct conn *c, const char *v, size_t n)
 
 static void room(struct conn *c)
 {
-    if (c->w.niov > 900 || c->w.used > 60000)
-        flush_out(c);
+    if (c->w.niov > 900 || c->w.used > 60000) flush_out(c);
 }
 
 /* ---- text ---- */
@@ -149,14 +144,11 @@ static void text_get(struct conn *c, const struct mcp_request *r)
     int touch = r->cmd == MCP_CMD_GAT || r->cmd == MCP_CMD_GATS;
     while (mcp_key_next(r, &pos, &k, &nk)) {
         struct item *it = find(c->s, k, nk);
-        if (!it)
-            continue;
-        if (touch)
-            it->exptime = r->exptime;
+        if (!it) continue;
+        if (touch) it->exptime = r->exptime;
         it->fetched = 1;
         room(c);
-        mcp_w_value(&c->w, it->key, it->nkey, it->flags,
-                    keep(c, it->val, it->vlen), it->vlen,
+        mcp_w_value(&c->w, it->key, it->nkey, it->flags, keep(c, it->val, it->vlen), it->vlen,
                     with_cas ? &it->cas : NULL);
     }
     mcp_w_reply(&c->w, MCP_R_END);
@@ -165,13 +157,10 @@ static void text_get(struct conn *c, const struct mcp_request *r)
 static int numeric(const char *v, size_t n, uint64_t *out)
 {
     uint64_t x = 0;
-    if (!n)
-        return 0;
+    if (!n) return 0;
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == ' ')
-            break;
-        if (v[i] < '0' || v[i] > '9')
-            return 0;
+        if (v[i] == ' ') break;
+        if (v[i] < '0' || v[i] > '9') return 0;
         x = x * 10 + (uint64_t)(v[i] - '0');
     }
     *out = x;
@@ -179,12 +168,10 @@ static int numeric(const char *v, size_t n, uint64_t *out)
 }
 
 /* incr/decr on an item: 0 ok, -1 non-numeric. */
-static int arith(struct server *s, struct item *it, int incr, uint64_t delta,
-                 uint64_t *res)
+static int arith(struct server *s, struct item *it, int incr, uint64_t delta, uint64_t *res)
 {
     uint64_t v;
-    if (!numeric(it->val, it->vlen, &v))
-        return -1;
+    if (!numeric(it->val, it->vlen, &v)) return -1;
     if (incr)
         v += delta;
     else
@@ -214,13 +201,13 @@ static void text_request(struct conn *c, const struct mcp_request *r)
         w = &sink;
     }
     switch (r->cmd) {
-    case MCP_CMD_GET: case MCP_CMD_GETS: case MCP_CMD_GAT: case MCP_CMD_GATS:
-        text_get(c, r);
-        break;
+    case MCP_CMD_GET:
+    case MCP_CMD_GETS:
+    case MCP_CMD_GAT:
+    case MCP_CMD_GATS: text_get(c, r); break;
     case MCP_CMD_DELETE:
         it = find(s, r->key, r->nkey);
-        if (it)
-            unlink_item(s, it);
+        if (it) unlink_item(s, it);
         mcp_w_reply(w, it ? MCP_R_DELETED : MCP_R_NOT_FOUND);
         break;
     case MCP_CMD_INCR:
@@ -230,15 +217,14 @@ static void text_request(struct conn *c, const struct mcp_request *r)
         if (!it)
             mcp_w_reply(w, MCP_R_NOT_FOUND);
         else if (arith(s, it, r->cmd == MCP_CMD_INCR, r->delta, &v))
-            mcp_w_client_error(w, "cannot increment or decrement non-numeric value");
+            mcp_w_error(w, MCP_E_NON_NUMERIC);
         else
             mcp_w_number(w, v);
         break;
     }
     case MCP_CMD_TOUCH:
         it = find(s, r->key, r->nkey);
-        if (it)
-            it->exptime = r->exptime;
+        if (it) it->exptime = r->exptime;
         mcp_w_reply(w, it ? MCP_R_TOUCHED : MCP_R_NOT_FOUND);
         break;
     case MCP_CMD_FLUSH_ALL:
@@ -247,23 +233,12 @@ static void text_request(struct conn *c, const struct mcp_request *r)
                 unlink_item(s, s->items);
         mcp_w_reply(w, MCP_R_OK);
         break;
-    case MCP_CMD_VERSION:
-        mcp_w_version(w, "1.6.18");
-        break;
-    case MCP_CMD_VERBOSITY:
-        mcp_w_reply(w, MCP_R_OK);
-        break;
-    case MCP_CMD_QUIT:
-        c->closing = 1;
-        break;
-    case MCP_CMD_MN:
-        mcp_w_reply(w, MCP_R_MN);
-        break;
-    case MCP_CMD_STATS:
-        mcp_w_reply(w, MCP_R_END);
-        break;
-    default:
-        break;
+    case MCP_CMD_VERSION: mcp_w_version(w, "1.6.18"); break;
+    case MCP_CMD_VERBOSITY: mcp_w_reply(w, MCP_R_OK); break;
+    case MCP_CMD_QUIT: c->closing = 1; break;
+    case MCP_CMD_MN: mcp_w_reply(w, MCP_R_MN); break;
+    case MCP_CMD_STATS: mcp_w_reply(w, MCP_R_END); break;
+    default: break;
     }
 }
 
@@ -307,8 +282,7 @@ static void text_store(struct conn *c, const struct mcp_request *r, char *val)
                 memcpy(nv, val, vlen);
                 memcpy(nv + vlen, it->val, it->vlen);
             }
-            put_item(s, c->key, c->nkey, it->flags, it->exptime, nv,
-                     it->vlen + vlen);
+            put_item(s, c->key, c->nkey, it->flags, it->exptime, nv, it->vlen + vlen);
         }
         break;
     case MCP_CMD_CAS:
@@ -321,12 +295,10 @@ static void text_store(struct conn *c, const struct mcp_request *r, char *val)
             val = NULL;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     free(val);
-    if (!r->noreply)
-        mcp_w_reply(&c->w, rep);
+    if (!r->noreply) mcp_w_reply(&c->w, rep);
 }
 
 /* ---- meta ---- */
@@ -338,26 +310,21 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
     struct mcp_meta_res res = {0};
     const uint64_t seen = r->meta.seen;
     switch (r->cmd) {
-    case MCP_CMD_MN:
-        mcp_w_reply(&c->w, MCP_R_MN);
-        return;
+    case MCP_CMD_MN: mcp_w_reply(&c->w, MCP_R_MN); return;
     case MCP_CMD_MG: {
         int created = 0;
         if (!it && (seen & MCP_MF('N'))) {
-            it = put_item(s, r->key, r->nkey, 0, r->meta.vivify_ttl,
-                          calloc(1, 1), 0);
+            it = put_item(s, r->key, r->nkey, 0, r->meta.vivify_ttl, calloc(1, 1), 0);
             it->key_binary = r->key_binary;
             created = 1;
         }
         if (!it) {
-            if (!r->noreply)
-                mcp_w_meta(&c->w, MCP_M_EN, r, r->key, r->nkey, NULL, NULL, 0);
+            if (!r->noreply) mcp_w_meta(&c->w, MCP_M_EN, r, r->key, r->nkey, NULL, NULL, 0);
             return;
         }
-        if (seen & MCP_MF('T'))
-            it->exptime = r->meta.ttl;
-        res.have = MCP_MF('s') | MCP_MF('t') | MCP_MF('c') | MCP_MF('f') |
-                   MCP_MF('l') | MCP_MF('h');
+        if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
+        res.have =
+            MCP_MF('s') | MCP_MF('t') | MCP_MF('c') | MCP_MF('f') | MCP_MF('l') | MCP_MF('h');
         res.size = it->vlen;
         res.ttl = it->exptime ? it->exptime : -1;
         res.cas = it->cas;
@@ -372,8 +339,8 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
         it->fetched = 1;
         room(c);
         if (seen & MCP_MF('v'))
-            mcp_w_meta(&c->w, MCP_M_VA, r, it->key, it->nkey, &res,
-                       keep(c, it->val, it->vlen), it->vlen);
+            mcp_w_meta(&c->w, MCP_M_VA, r, it->key, it->nkey, &res, keep(c, it->val, it->vlen),
+                       it->vlen);
         else
             mcp_w_meta(&c->w, MCP_M_HD, r, it->key, it->nkey, &res, NULL, 0);
         return;
@@ -388,8 +355,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             it->stale = 1;
             it->token_sent = 0;
             it->cas = ++s->cas_seq;
-            if (seen & MCP_MF('T'))
-                it->exptime = r->meta.ttl;
+            if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
         } else
             unlink_item(s, it);
         if (!(code == MCP_M_HD && r->noreply))
@@ -398,17 +364,17 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
     }
     case MCP_CMD_MA: {
         int incr = !(r->meta.mode == 'D' || r->meta.mode == '-');
+        int created = 0;
         uint64_t v = 0;
         enum mcp_meta_code code = MCP_M_HD;
         if (!it) {
             if (seen & MCP_MF('N')) {
                 char tmp[24];
-                int n = snprintf(tmp, sizeof(tmp), "%llu",
-                                 (unsigned long long)r->meta.initial);
+                int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)r->meta.initial);
                 char *val = malloc((size_t)n + 1);
                 memcpy(val, tmp, (size_t)n);
-                it = put_item(s, r->key, r->nkey, 0, r->meta.vivify_ttl, val,
-                              (size_t)n);
+                it = put_item(s, r->key, r->nkey, 0, r->meta.vivify_ttl, val, (size_t)n);
+                created = 1; /* memcached shows HD here even with q */
             } else {
                 mcp_w_meta(&c->w, MCP_M_NF, r, r->key, r->nkey, NULL, NULL, 0);
                 return;
@@ -417,25 +383,23 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             mcp_w_meta(&c->w, MCP_M_EX, r, r->key, r->nkey, NULL, NULL, 0);
             return;
         } else if (arith(s, it, incr, r->meta.delta, &v)) {
-            mcp_w_client_error(&c->w, "cannot increment or decrement non-numeric value");
+            mcp_w_error(&c->w, MCP_E_NON_NUMERIC);
             return;
         }
-        if (seen & MCP_MF('T'))
-            it->exptime = r->meta.ttl;
+        if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
         res.have = MCP_MF('t') | MCP_MF('c');
         res.ttl = it->exptime ? it->exptime : -1;
         res.cas = it->cas;
         if (seen & MCP_MF('v')) {
             room(c);
-            mcp_w_meta(&c->w, MCP_M_VA, r, r->key, r->nkey, &res,
-                       keep(c, it->val, it->vlen), it->vlen);
-        } else if (!r->noreply) {
+            mcp_w_meta(&c->w, MCP_M_VA, r, r->key, r->nkey, &res, keep(c, it->val, it->vlen),
+                       it->vlen);
+        } else if (!r->noreply || created) {
             mcp_w_meta(&c->w, code, r, r->key, r->nkey, &res, NULL, 0);
         }
         return;
     }
-    default:
-        return;
+    default: return;
     }
 }
 
@@ -457,17 +421,14 @@ static void meta_store(struct conn *c, const struct mcp_request *r, char *val)
     if (code == MCP_M_HD) {
         switch (mode) {
         case 'E':
-            if (it)
-                code = MCP_M_NS;
+            if (it) code = MCP_M_NS;
             break;
         case 'R':
         case 'A':
         case 'P':
-            if (!it)
-                code = MCP_M_NS;
+            if (!it) code = MCP_M_NS;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     if (code == MCP_M_HD) {
@@ -480,11 +441,9 @@ static void meta_store(struct conn *c, const struct mcp_request *r, char *val)
                 memcpy(nv, val, vlen);
                 memcpy(nv + vlen, it->val, it->vlen);
             }
-            it = put_item(s, c->key, c->nkey, it->flags, it->exptime, nv,
-                          it->vlen + vlen);
+            it = put_item(s, c->key, c->nkey, it->flags, it->exptime, nv, it->vlen + vlen);
         } else {
-            it = put_item(s, c->key, c->nkey, r->meta.client_flags,
-                          r->meta.ttl, val, vlen);
+            it = put_item(s, c->key, c->nkey, r->meta.client_flags, r->meta.ttl, val, vlen);
             val = NULL;
         }
         res.have = MCP_MF('c');
@@ -497,21 +456,23 @@ static void meta_store(struct conn *c, const struct mcp_request *r, char *val)
 
 /* ---- binary ---- */
 
-static void bin_reply(struct conn *c, const struct mcp_request *r,
-                      uint16_t status, uint64_t cas, const void *ext,
-                      uint8_t next, const char *key, size_t nkey,
-                      const char *val, size_t vlen)
+static void bin_reply(struct conn *c, const struct mcp_request *r, uint16_t status, uint64_t cas,
+                      const void *ext, uint8_t next, const char *key, size_t nkey, const char *val,
+                      size_t vlen)
 {
-    struct mcp_bin_res b = {.opcode = r->bin.opcode, .status = status,
-                            .opaque = r->bin.opaque, .cas = cas,
-                            .extras = ext, .nextras = next, .key = key,
+    struct mcp_bin_res b = {.opcode = r->bin.opcode,
+                            .status = status,
+                            .opaque = r->bin.opaque,
+                            .cas = cas,
+                            .extras = ext,
+                            .nextras = next,
+                            .key = key,
                             .nkey = (uint16_t)nkey};
     room(c);
     mcp_w_bin(&c->w, &b, val ? keep(c, val, vlen) : NULL, (uint32_t)vlen);
 }
 
-static void bin_status(struct conn *c, const struct mcp_request *r,
-                       enum mcp_bin_status st)
+static void bin_status(struct conn *c, const struct mcp_request *r, enum mcp_bin_status st)
 {
     room(c);
     mcp_w_bin_status(&c->w, r->bin.opcode, r->bin.opaque, st);
@@ -525,21 +486,18 @@ static void bin_request(struct conn *c, const struct mcp_request *r)
     case MCP_CMD_GET:
     case MCP_CMD_GAT:
         if (!it) {
-            if (r->noreply)
-                return;
+            if (r->noreply) return;
             if (r->ret_key)
                 bin_reply(c, r, MCP_BS_KEY_ENOENT, 0, NULL, 0, r->key, r->nkey, NULL, 0);
             else
                 bin_status(c, r, MCP_BS_KEY_ENOENT);
             return;
         }
-        if (r->cmd == MCP_CMD_GAT)
-            it->exptime = r->exptime;
+        if (r->cmd == MCP_CMD_GAT) it->exptime = r->exptime;
         {
             unsigned char fl[4] = {(unsigned char)(it->flags >> 24),
                                    (unsigned char)(it->flags >> 16),
-                                   (unsigned char)(it->flags >> 8),
-                                   (unsigned char)it->flags};
+                                   (unsigned char)(it->flags >> 8), (unsigned char)it->flags};
             bin_reply(c, r, 0, it->cas, fl, 4, r->ret_key ? it->key : NULL,
                       r->ret_key ? it->nkey : 0, it->val, it->vlen);
         }
@@ -553,8 +511,7 @@ static void bin_request(struct conn *c, const struct mcp_request *r)
         {
             unsigned char fl[4] = {(unsigned char)(it->flags >> 24),
                                    (unsigned char)(it->flags >> 16),
-                                   (unsigned char)(it->flags >> 8),
-                                   (unsigned char)it->flags};
+                                   (unsigned char)(it->flags >> 8), (unsigned char)it->flags};
             bin_reply(c, r, 0, it->cas, fl, 4, NULL, 0, NULL, 0);
         }
         return;
@@ -564,8 +521,7 @@ static void bin_request(struct conn *c, const struct mcp_request *r)
             return;
         }
         unlink_item(s, it);
-        if (!r->noreply)
-            bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
+        if (!r->noreply) bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
         return;
     case MCP_CMD_INCR:
     case MCP_CMD_DECR: {
@@ -585,8 +541,7 @@ static void bin_request(struct conn *c, const struct mcp_request *r)
             bin_status(c, r, MCP_BS_DELTA_BADVAL);
             return;
         }
-        if (r->noreply)
-            return;
+        if (r->noreply) return;
         unsigned char b[8];
         for (int i = 0; i < 8; i++)
             b[i] = (unsigned char)(v >> (56 - 8 * i));
@@ -596,25 +551,16 @@ static void bin_request(struct conn *c, const struct mcp_request *r)
     case MCP_CMD_FLUSH_ALL:
         while (s->items)
             unlink_item(s, s->items);
-        if (!r->noreply)
-            bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
+        if (!r->noreply) bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
         return;
-    case MCP_CMD_NOOP:
-        bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
-        return;
-    case MCP_CMD_VERSION:
-        bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, "1.6.18", 6);
-        return;
-    case MCP_CMD_VERBOSITY:
-        bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
-        return;
+    case MCP_CMD_NOOP: bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0); return;
+    case MCP_CMD_VERSION: bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, "1.6.18", 6); return;
+    case MCP_CMD_VERBOSITY: bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0); return;
     case MCP_CMD_QUIT:
-        if (!r->noreply)
-            bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
+        if (!r->noreply) bin_reply(c, r, 0, 0, NULL, 0, NULL, 0, NULL, 0);
         c->closing = 1;
         return;
-    default:
-        return;
+    default: return;
     }
 }
 
@@ -629,20 +575,16 @@ static void bin_store(struct conn *c, const struct mcp_request *r, char *val)
     } else {
         switch (r->cmd) {
         case MCP_CMD_ADD:
-            if (it)
-                st = MCP_BS_KEY_EEXISTS;
+            if (it) st = MCP_BS_KEY_EEXISTS;
             break;
         case MCP_CMD_REPLACE:
-            if (!it)
-                st = MCP_BS_KEY_ENOENT;
+            if (!it) st = MCP_BS_KEY_ENOENT;
             break;
         case MCP_CMD_APPEND:
         case MCP_CMD_PREPEND:
-            if (!it)
-                st = MCP_BS_NOT_STORED;
+            if (!it) st = MCP_BS_NOT_STORED;
             break;
-        default:
-            break;
+        default: break;
         }
     }
     if (st == MCP_BS_SUCCESS) {
@@ -660,8 +602,7 @@ static void bin_store(struct conn *c, const struct mcp_request *r, char *val)
             it = put_item(s, c->key, c->nkey, r->flags, r->exptime, val, vlen);
             val = NULL;
         }
-        if (!r->noreply)
-            bin_reply(c, r, 0, it->cas, NULL, 0, NULL, 0, NULL, 0);
+        if (!r->noreply) bin_reply(c, r, 0, it->cas, NULL, 0, NULL, 0, NULL, 0);
     } else {
         bin_status(c, r, st);
     }
@@ -673,14 +614,12 @@ static void bin_store(struct conn *c, const struct mcp_request *r, char *val)
 static void on_error(struct conn *c, int rc)
 {
     if (c->req.proto == MCP_PROTO_BINARY) {
-        if (rc == MCP_E_BIN_INVALID || rc == MCP_E_BIN_UNKNOWN ||
-            rc == MCP_E_BIN_TOO_LARGE)
+        if (rc == MCP_E_BIN_INVALID || rc == MCP_E_BIN_UNKNOWN || rc == MCP_E_BIN_TOO_LARGE)
             bin_status(c, &c->req, mcp_err_bin_status(rc));
     } else if (!mcp_err_silent(&c->req, rc)) {
         mcp_w_error(&c->w, rc);
     }
-    if (mcp_err_fatal(rc))
-        c->closing = 1;
+    if (mcp_err_fatal(rc)) c->closing = 1;
 }
 
 static void serve(struct server *s, int fd)
@@ -694,10 +633,8 @@ static void serve(struct server *s, int fd)
     mcp_wbuf_init(&c->w, c->iov, 1024, c->scratch, sizeof(c->scratch));
     while (!c->closing) {
         ssize_t k = read(fd, buf + have, cap - have);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
         have += (size_t)k;
         size_t pos = 0;
         while (!c->closing) {
@@ -705,8 +642,7 @@ static void serve(struct server *s, int fd)
             struct mcp_request r;
             int rc = mcp_parse(&c->p, buf + pos, have - pos, &r, &used);
             pos += used;
-            if (rc == MCP_AGAIN)
-                break;
+            if (rc == MCP_AGAIN) break;
             if (rc == MCP_VALUE) {
                 c->req = r;
                 c->nkey = r.nkey;
@@ -776,8 +712,7 @@ int main(int argc, char **argv)
     for (;;) {
         int fd = accept(ls, NULL, NULL);
         if (fd < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return 1;
         }
         serve(&s, fd);

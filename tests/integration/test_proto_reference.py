@@ -162,6 +162,25 @@ TEXT = {
                        b"ms big 2000000\r\n" + BIG + b"\r\nmn\r\n",
 }
 
+ODD_LINES = [b"flush_all noreply x", b"flush_all x noreply", b"verbosity noreply", b"delete a noreply 0",
+ b"delete a 0 0", b"incr a 1 2", b"touch a 1 2", b"gets", b"gats", b"version", b"quit2",
+ b"mg a v  k", b"mg  a", b" mg a", b"  get a", b"get\ta", b"mn mn", b"ma a N0 J5 q", b"ma a", b"md a", b"mg a O", b"mg a k O",
+ b"ms a 0", b"ms a 00", b"ms a +1", b"ms a 1 F-1", b"ms a 1 T-1", b"ms a 1 C-1", b"ma a D-1", b"ma a J-0", b"mg a N5 v",
+ b"incr a +5", b"decr a 1x", b"touch a 1x", b"set a 1 2 3 noreply extra", b"cas a 1 2 3 -1", b"cas a 1 2 3 +4",
+ b"set a 1 2 03", b"append a 0 0 1 noreply", b"mg a s", b"mg a t", b"md a q", b"md a C0 q", b"mg a c k b"]
+
+
+def odd_lines():
+    data = b""
+    for line in ODD_LINES:
+        data += line + b"\r\n"
+        if line.startswith((b"set", b"cas", b"append", b"ms")):
+            data += b"xyz\r\n"
+    return data + b"mn\r\n"
+
+
+TEXT["odd_lines"] = odd_lines()
+
 BINARY = {
     "bin_store_get": b(0x01, b"k", struct.pack(">II", 5, 0), b"val") + b(0x00, b"k") + b(0x0c, b"k")
                      + b(0x00, b"nope") + b(0x0c, b"nope") + b(0x09, b"nope") + b(0x0d, b"nope")
