@@ -79,8 +79,13 @@ $(B)/obj/%.o: %.c
 BIN_FILES := $(addprefix $(B)/bin/,$(BINS))
 TEST_FILES := $(addprefix $(B)/tests/,$(UNIT_TESTS)) $(addprefix $(B)/tools/,$(TOOLS))
 
-.PHONY: all build tests deps test unit asan check clean format help
+.PHONY: all build tests deps test unit asan check clean format help run
 all: deps build
+
+# Build, then serve memcached on 127.0.0.1:11211 with a local fleet of
+# nodes, in the foreground (Ctrl-C stops it all). RUN_ARGS adds flags.
+run: deps build
+	bin/fncache-proxy $(RUN_ARGS)
 
 build: $(BIN_FILES)
 ifeq ($(VARIANT),release)
@@ -115,6 +120,7 @@ format:
 
 help:
 	@echo "make            install missing Debian packages, build bin/"
+	@echo "make run        build, then run the proxy and its local fleet on 127.0.0.1:11211"
 	@echo "make test       the whole test suite (unit, unit under ASan+UBSan, integration)"
 	@echo "make asan       unit tests under ASan+UBSan"
 	@echo "make bench-ec   erasure-coding throughput against direct isa-l"

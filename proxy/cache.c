@@ -47,7 +47,7 @@ static void destroy_if_idle(struct px_cache *c, struct px_object *o)
     if (!o->dead || o->readers > 0) return;
     uint16_t nodes[ECS_MAX_CHUNKS];
     node_list(o, nodes);
-    px_stripe_notify(c->stripe, MCP_OP_DEL, px_object_key(o), o->key_len, o->cas, 0, o->d + o->p, nodes);
+    px_stripe_notify(c->stripe, MCP_OP_DEL, px_object_key(o), o->key_len, o->version, 0, o->d + o->p, nodes);
     px_object_free(o);
 }
 
@@ -137,7 +137,7 @@ static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct f
     const struct px_chunk_loc *loc = px_object_chunks(o);
     r->key = px_object_key(o);
     r->key_len = o->key_len;
-    r->version = o->cas;
+    r->version = o->version;
     r->size = o->size;
     r->d = o->d;
     r->p = o->p;
@@ -173,34 +173,78 @@ static void touch_chunks(struct px_cache *c, struct px_object *o)
 {
     uint16_t nodes[ECS_MAX_CHUNKS];
     node_list(o, nodes);
-    px_stripe_notify(c->stripe, MCP_OP_TOUCH, px_object_key(o), o->key_len, o->cas, o->expiry, o->d + o->p,
+    px_stripe_notify(c->stripe, MCP_OP_TOUCH, px_object_key(o), o->key_len, o->version, o->expiry, o->d + o->p,
                      nodes);
+}
+
+/* What must still hold when a write's chunks are in. */
+enum cond { COND_NONE, COND_ABSENT, COND_PRESENT, COND_CAS };
+struct write_op;
+static void vivified(struct write_op *op, enum px_result r);
+static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32_t flags, int64_t expiry,
+                        struct px_value *v, enum cond cond, uint64_t expect_cas, enum px_result lost_race,
+                        void (*finish)(struct write_op *, enum px_result), void *ctx);
+
+/* mg N on a miss: an empty item, whose creator is told to fill it (W). */
+static void vivify(struct px_cache *c, struct px_get *g)
+{
+    struct px_value *v = px_value_new(0, 1, c->stripe->p);
+    if (v == NULL) {
+        g->done(g, PX_FAILED);
+        return;
+    }
+    g->empty = px_value_ref(v);
+    write_value(c, g->key, g->nkey, 0, px_expiry_from(g->vivify_ttl, unix_now()), v, COND_ABSENT, 0,
+                PX_NOT_STORED, vivified, g);
 }
 
 void px_cache_get(struct px_cache *c, struct px_get *g)
 {
     c->stats.cmd_get++;
     if (g->touch) c->stats.cmd_touch++;
-    g->value = NULL;
+    g->value = g->empty = NULL;
+    g->fetched = g->stale = g->token_sent = g->win = 0;
     struct px_object *o = live(c, g->key, g->nkey, 1);
     if (o == NULL) {
+        if (g->vivify) {
+            vivify(c, g);
+            return;
+        }
         c->stats.get_misses++;
         if (g->touch) c->stats.touch_misses++;
         g->done(g, PX_MISS);
         return;
     }
+    int64_t now = unix_now();
     if (g->touch) {
         c->stats.touch_hits++;
-        o->expiry = px_expiry_from(g->exptime, unix_now());
+        o->expiry = px_expiry_from(g->exptime, now);
         touch_chunks(c, o);
+    }
+    g->flags = o->flags;
+    g->cas = o->cas;
+    g->size = o->size;
+    g->expiry = o->expiry;
+    g->last_access = (uint32_t)(now - o->last_access);
+    g->fetched = o->fetched;
+    g->stale = o->stale;
+    g->token_sent = o->token_sent;
+    if (o->stale && !o->token_sent) { /* the first reader of a stale item recaches it */
+        g->win = 1;
+        o->token_sent = 1;
+    }
+    o->fetched = 1;
+    o->last_access = (uint32_t)now;
+    if (g->no_value) {
+        c->stats.get_hits++;
+        g->done(g, PX_HIT);
+        return;
     }
     fetch(c, o, get_fetched, g);
 }
 
 /* ---- writing an object ----------------------------------------------- */
 
-/* What must still hold when the chunks are in. */
-enum cond { COND_NONE, COND_ABSENT, COND_PRESENT, COND_CAS };
 
 struct write_op {
     struct px_write w;
@@ -214,6 +258,7 @@ struct write_op {
     size_t nkey;
     uint32_t flags;
     int64_t expiry;
+    int vivified;              /* created by mg N: its first reader won the recache */
 };
 
 static void evict_for(struct px_cache *c, uint64_t bytes)
@@ -261,14 +306,15 @@ static void written(struct px_write *w, int status)
         free(op);
         return;
     }
-    o->cas = w->version;
+    o->cas = o->version = w->version;
     o->size = v->len;
     o->expiry = op->expiry;
     o->flags = op->flags;
     o->chunk_len = (uint32_t)v->chunk_len;
-    o->stored_at = (uint32_t)unix_now();
+    o->stored_at = o->last_access = (uint32_t)unix_now();
     struct px_chunk_loc *loc = px_object_chunks(o);
     for (int i = 0; i < n; i++) loc[i] = (struct px_chunk_loc){w->nodes[i], v->crc[i]};
+    o->token_sent = op->vivified;
     struct px_object *old = px_index_insert(&c->index, o);
     c->used += object_bytes(o);
     if (old != NULL) retire(c, old);
@@ -297,6 +343,7 @@ static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32
     op->lost_race = lost_race;
     op->finish = finish;
     op->ctx = ctx;
+    op->vivified = finish == vivified;
     memcpy(op->key, key, nkey);
     op->nkey = nkey;
     op->flags = flags;
@@ -316,13 +363,32 @@ static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32
     px_value_unref(v); /* the write holds its own reference */
 }
 
+static void vivified(struct write_op *op, enum px_result r)
+{
+    struct px_get *g = op->ctx;
+    if (r != PX_STORED) {
+        px_value_unref(g->empty);
+        g->empty = NULL;
+        g->done(g, r == PX_NOT_STORED ? PX_MISS : PX_FAILED);
+        return;
+    }
+    g->value = g->empty;
+    g->empty = NULL;
+    g->cas = op->w.version;
+    g->flags = 0;
+    g->size = 0;
+    g->expiry = op->expiry;
+    g->win = 1;
+    g->done(g, PX_HIT);
+}
+
 /* ---- set / add / replace / cas / append / prepend ---------------------- */
 
 static void store_finished(struct write_op *op, enum px_result r)
 {
     struct px_store *s = op->ctx;
     s->cas = op->w.version;
-    if (s->mode == PX_CAS && r == PX_STORED) op->c->stats.cas_hits++;
+    if ((s->mode == PX_CAS || s->has_cas) && r == PX_STORED) op->c->stats.cas_hits++;
     s->done(s, r);
 }
 
@@ -359,55 +425,55 @@ static void concat_fetched(struct fetch *f, int status)
                 store_finished, s);
 }
 
+static void refuse(struct px_store *s, enum px_result r)
+{
+    px_value_unref(s->value);
+    s->done(s, r);
+}
+
 void px_cache_store(struct px_cache *c, struct px_store *s)
 {
     struct px_object *cur = live(c, s->key, s->nkey, 0);
+    enum px_store_mode mode = s->mode;
     enum cond cond = COND_NONE;
-    uint64_t expect = 0;
     enum px_result lost = PX_NOT_STORED;
-    switch (s->mode) {
-    case PX_SET: break;
+    /* A CAS compare comes first (memcached: text cas, meta C with S/R,
+     * binary CAS); append and prepend only refuse a mismatch. */
+    if (s->has_cas == PX_CAS_ALL || ((s->has_cas || mode == PX_CAS) && mode != PX_ADD)) {
+        if ((mode == PX_APPEND || mode == PX_PREPEND) && s->has_cas != PX_CAS_ALL) {
+            if (cur != NULL && cur->cas != s->cas_in) return refuse(s, PX_EXISTS);
+        } else if (cur == NULL) {
+            c->stats.cas_misses++;
+            return refuse(s, PX_NOT_FOUND);
+        } else if (cur->cas != s->cas_in) {
+            c->stats.cas_badval++;
+            return refuse(s, PX_EXISTS);
+        } else if (mode != PX_APPEND && mode != PX_PREPEND) {
+            cond = COND_CAS;
+            lost = PX_EXISTS;
+        }
+    }
+    switch (mode) {
+    case PX_SET: case PX_CAS: break;
     case PX_ADD:
         if (cur != NULL) {
             px_index_touch(&c->index, cur);
-            px_value_unref(s->value);
-            s->done(s, PX_NOT_STORED);
-            return;
+            return refuse(s, PX_NOT_STORED);
         }
         cond = COND_ABSENT;
         break;
     case PX_REPLACE:
-        if (cur == NULL) {
-            px_value_unref(s->value);
-            s->done(s, PX_NOT_STORED);
-            return;
-        }
-        cond = COND_PRESENT;
-        break;
-    case PX_CAS:
-        if (cur == NULL || cur->cas != s->cas_in) {
-            if (cur == NULL) c->stats.cas_misses++;
-            else c->stats.cas_badval++;
-            px_value_unref(s->value);
-            s->done(s, cur == NULL ? PX_NOT_FOUND : PX_EXISTS);
-            return;
-        }
-        cond = COND_CAS;
-        expect = s->cas_in;
-        lost = PX_EXISTS;
+        if (cur == NULL) return refuse(s, PX_NOT_STORED);
+        if (cond == COND_NONE) cond = COND_PRESENT;
         break;
     case PX_APPEND:
     case PX_PREPEND:
-        if (cur == NULL) {
-            px_value_unref(s->value);
-            s->done(s, PX_NOT_STORED);
-            return;
-        }
+        if (cur == NULL) return refuse(s, PX_NOT_STORED);
         fetch(c, cur, concat_fetched, s);
         return;
     }
-    write_value(c, s->key, s->nkey, s->flags, px_expiry_from(s->exptime, unix_now()), s->value, cond, expect,
-                lost, store_finished, s);
+    write_value(c, s->key, s->nkey, s->flags, px_expiry_from(s->exptime, unix_now()), s->value, cond,
+                s->cas_in, lost, store_finished, s);
 }
 
 /* ---- incr / decr ------------------------------------------------------ */
@@ -432,6 +498,7 @@ static void arith_finished(struct write_op *op, enum px_result r)
 {
     struct px_arith *a = op->ctx;
     a->cas = op->w.version;
+    a->expiry = op->expiry;
     /* another client changed the value meanwhile: memcached would have
      * applied both; answer as if ours came first but was overwritten */
     a->done(a, r == PX_STORED ? PX_STORED : r == PX_NOT_STORED ? PX_NOT_FOUND : r);
@@ -469,17 +536,49 @@ static void arith_fetched(struct fetch *f, int status)
     }
     memcpy(nv->data, digits, (size_t)n);
     memset(nv->data + n, ' ', len - (uint64_t)n);
-    write_value(c, a->key, a->nkey, f->o->flags, f->o->expiry, nv, COND_CAS, f->o->cas, PX_NOT_STORED,
-                arith_finished, a);
+    int64_t expiry = a->touch ? px_expiry_from(a->exptime, unix_now()) : f->o->expiry;
+    write_value(c, a->key, a->nkey, f->o->flags, expiry, nv, COND_CAS, f->o->cas, PX_NOT_STORED, arith_finished, a);
+}
+
+static void arith_created(struct write_op *op, enum px_result r)
+{
+    struct px_arith *a = op->ctx;
+    a->created = r == PX_STORED;
+    a->value = a->initial;
+    a->cas = op->w.version;
+    a->expiry = op->expiry;
+    a->done(a, r == PX_NOT_STORED ? PX_NOT_FOUND : r);
 }
 
 void px_cache_arith(struct px_cache *c, struct px_arith *a)
 {
+    a->created = 0;
     struct px_object *cur = live(c, a->key, a->nkey, 0);
     if (cur == NULL) {
+        if (a->vivify) { /* ma N / binary incr with an expiration: start at the initial value */
+            char digits[24];
+            int n = snprintf(digits, sizeof digits, "%" PRIu64, a->initial);
+            struct px_value *v = px_value_new((uint64_t)n, 1, c->stripe->p);
+            if (v == NULL) {
+                a->done(a, PX_NO_MEMORY);
+                return;
+            }
+            memcpy(v->data, digits, (size_t)n);
+            write_value(c, a->key, a->nkey, 0, px_expiry_from(a->vivify_ttl, unix_now()), v, COND_ABSENT, 0,
+                        PX_NOT_STORED, arith_created, a);
+            return;
+        }
         if (a->incr) c->stats.incr_misses++;
         else c->stats.decr_misses++;
         a->done(a, PX_NOT_FOUND);
+        return;
+    }
+    if (cur->size == 0) { /* memcached: an empty value is non-numeric, before any CAS check */
+        a->done(a, PX_NON_NUMERIC);
+        return;
+    }
+    if (a->has_cas && cur->cas != a->cas_in) {
+        a->done(a, PX_EXISTS);
         return;
     }
     fetch(c, cur, arith_fetched, a);
@@ -496,6 +595,31 @@ enum px_result px_cache_delete(struct px_cache *c, const char *key, size_t nkey)
     }
     c->stats.delete_hits++;
     drop(c, o);
+    return PX_DELETED;
+}
+
+enum px_result px_cache_delete_meta(struct px_cache *c, const char *key, size_t nkey, int has_cas,
+                                    uint64_t cas_in, int invalidate, int ttl_set, int32_t ttl)
+{
+    struct px_object *o = live(c, key, nkey, 0);
+    if (o == NULL) {
+        c->stats.delete_misses++;
+        return PX_NOT_FOUND;
+    }
+    if (has_cas && o->cas != cas_in) return PX_EXISTS;
+    if (!invalidate) {
+        c->stats.delete_hits++;
+        drop(c, o);
+        return PX_DELETED;
+    }
+    /* stale, not gone: readers still get it, and one of them is asked to recache */
+    o->stale = 1;
+    o->token_sent = 0;
+    o->cas = ++c->next_cas;
+    if (ttl_set) {
+        o->expiry = px_expiry_from(ttl, unix_now());
+        touch_chunks(c, o);
+    }
     return PX_DELETED;
 }
 

@@ -41,6 +41,7 @@ enum px_result {
 };
 
 enum px_store_mode { PX_SET, PX_ADD, PX_REPLACE, PX_APPEND, PX_PREPEND, PX_CAS };
+enum px_cas_rule { PX_CAS_NONE, PX_CAS_META, PX_CAS_ALL };
 
 struct px_cache {
     uv_loop_t *loop;
@@ -59,18 +60,26 @@ int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe,
                   uint64_t capacity, uint64_t max_value);
 void px_cache_free(struct px_cache *c);
 
-/* get / gets / gat / gats */
+/* get / gets / gat / gats / mg */
 struct px_get {
     const char *key;
     size_t nkey;
-    int touch;                 /* gat: set the expiry to exptime */
+    int touch;                 /* gat, mg T: set the expiry to exptime */
     int32_t exptime;
-    void (*done)(struct px_get *g, enum px_result r); /* PX_HIT or PX_MISS */
+    int no_value;              /* mg without v: metadata only, no node traffic */
+    int vivify;                /* mg N: a miss creates an empty item ... */
+    int32_t vivify_ttl;        /* ... with this TTL, and wins the recache */
+    void (*done)(struct px_get *g, enum px_result r); /* PX_HIT, PX_MISS, PX_FAILED */
     void *arg;
     /* result, on a hit */
-    struct px_value *value;    /* the caller's reference */
+    struct px_value *value;    /* the caller's reference; NULL with no_value */
     uint32_t flags;
-    uint64_t cas;
+    uint64_t cas, size;
+    int64_t expiry;            /* unix seconds, 0 = never */
+    uint32_t last_access;      /* seconds since, before this get */
+    unsigned fetched : 1, stale : 1, token_sent : 1, win : 1;
+    /* private */
+    struct px_value *empty;
 };
 void px_cache_get(struct px_cache *c, struct px_get *g);
 
@@ -81,7 +90,10 @@ struct px_store {
     size_t nkey;
     uint32_t flags;
     int32_t exptime;
-    uint64_t cas_in;           /* PX_CAS */
+    uint64_t cas_in;           /* PX_CAS, or any mode with has_cas */
+    int has_cas;               /* PX_CAS_META: compare first as meta C does (not for add; append
+                                  and prepend refuse a mismatch only); PX_CAS_ALL: for every mode,
+                                  as the binary protocol does */
     struct px_value *value;    /* taken: data holds the client's bytes */
     void (*done)(struct px_store *s, enum px_result r);
     void *arg;
@@ -89,21 +101,35 @@ struct px_store {
 };
 void px_cache_store(struct px_cache *c, struct px_store *s);
 
-/* incr / decr */
+/* incr / decr / ma */
 struct px_arith {
     const char *key;
     size_t nkey;
     int incr;
     uint64_t delta;
-    void (*done)(struct px_arith *a, enum px_result r); /* PX_STORED with value, PX_NOT_FOUND, PX_NON_NUMERIC */
+    int vivify;                /* a miss creates the item with `initial` */
+    uint64_t initial;
+    int32_t vivify_ttl;
+    int has_cas;               /* meta C */
+    uint64_t cas_in;
+    int touch;                 /* meta T */
+    int32_t exptime;
+    void (*done)(struct px_arith *a, enum px_result r); /* PX_STORED with value, PX_NOT_FOUND,
+                                                            PX_EXISTS, PX_NON_NUMERIC */
     void *arg;
     uint64_t value;            /* result */
     uint64_t cas;
+    int64_t expiry;
+    int created;
 };
 void px_cache_arith(struct px_cache *c, struct px_arith *a);
 
 /* Index-only commands answer at once. */
 enum px_result px_cache_delete(struct px_cache *c, const char *key, size_t nkey);
+/* md: compare cas first if has_cas (PX_EXISTS); invalidate marks the item
+ * stale under a new CAS instead of deleting it (and sets a TTL if ttl_set). */
+enum px_result px_cache_delete_meta(struct px_cache *c, const char *key, size_t nkey, int has_cas,
+                                    uint64_t cas_in, int invalidate, int ttl_set, int32_t ttl);
 enum px_result px_cache_touch(struct px_cache *c, const char *key, size_t nkey, int32_t exptime);
 void px_cache_flush(struct px_cache *c, int32_t delay);
 /* Free stripe buffers and values: a size the cache would refuse up front. */

@@ -59,8 +59,10 @@ struct px_client {
     int in_process;            /* process() is on the stack */
     int reading, closing, closed;
     int shutting;              /* close under way (shutdown, then close) */
+    int eof;                   /* the client half-closed: finish, reply, then close */
     /* in-flight command state */
     struct multi_get *mget;
+    struct px_get get;         /* mg, binary get/gat/touch */
     struct px_store store;
     struct px_arith arith;
 };
@@ -80,6 +82,11 @@ struct multi_get {
 static void process(struct px_client *c);
 static void client_close(struct px_client *c, const char *why);
 static void update_reading(struct px_client *c);
+static void bin_reply(struct px_client *c, uint16_t status, uint64_t cas, const void *ext, uint8_t next,
+                      const char *key, size_t nkey, struct px_value *v, const void *body, uint32_t nbody);
+static void bin_status(struct px_client *c, enum mcp_bin_status st);
+static enum mcp_meta_code meta_code(enum px_result r);
+static void stats_lines(struct px_client *c, const char *group, void (*line)(void *, const char *, const char *));
 
 /* ---- output ---------------------------------------------------------- */
 
@@ -139,24 +146,31 @@ static void flush(struct px_client *c)
         }                                                                      \
     } while (0)
 
+/* A batch with room for a reply of a few iovecs that holds a value reference. */
+static struct mcp_wbuf *room_for_value(struct px_client *c)
+{
+    struct mcp_wbuf *w = out_wbuf(c);
+    if (w == NULL || w->niov + 4 > OUT_IOV || c->out->nrefs == OUT_IOV || w->cap - w->used < 600) {
+        flush(c);
+        w = out_wbuf(c);
+    }
+    if (w == NULL) client_close(c, "out of memory");
+    return w;
+}
+
+static void hold(struct px_client *c, struct px_value *v) { c->out->refs[c->out->nrefs++] = px_value_ref(v); }
+
 static void emit_value(struct px_client *c, const char *key, size_t nkey, uint32_t flags,
                        struct px_value *v, const uint64_t *cas)
 {
     /* header, data and CRLF must share a batch: it holds the reference */
-    struct mcp_wbuf *w = out_wbuf(c);
-    if (w == NULL || w->niov + 3 > OUT_IOV || c->out->nrefs == OUT_IOV || w->cap - w->used < 400) {
-        flush(c);
-        w = out_wbuf(c);
-        if (w == NULL) {
-            client_close(c, "out of memory");
-            return;
-        }
-    }
+    struct mcp_wbuf *w = room_for_value(c);
+    if (w == NULL) return;
     if (mcp_w_value(w, key, nkey, flags, v->len ? (const void *)v->data : "", v->len, cas) != 0) {
         client_close(c, "reply does not fit");
         return;
     }
-    c->out->refs[c->out->nrefs++] = px_value_ref(v);
+    hold(c, v);
 }
 
 static void reply(struct px_client *c, enum mcp_reply r) { EMIT(c, mcp_w_reply(w, r)); }
@@ -171,10 +185,8 @@ static void reply_result(struct px_client *c, enum px_result r)
     case PX_DELETED: reply(c, MCP_R_DELETED); break;
     case PX_TOUCHED: reply(c, MCP_R_TOUCHED); break;
     case PX_TOO_LARGE: EMIT(c, mcp_w_server_error(w, "object too large for cache")); break;
-    case PX_NO_MEMORY: EMIT(c, mcp_w_server_error(w, "out of memory storing object")); break;
-    case PX_NON_NUMERIC:
-        EMIT(c, mcp_w_client_error(w, "cannot increment or decrement non-numeric value"));
-        break;
+    case PX_NO_MEMORY: EMIT(c, mcp_w_error(w, MCP_E_NO_MEMORY)); break;
+    case PX_NON_NUMERIC: EMIT(c, mcp_w_error(w, MCP_E_NON_NUMERIC)); break;
     case PX_FAILED: EMIT(c, mcp_w_server_error(w, "failed to store the object on the fleet")); break;
     case PX_HIT: break;
     }
@@ -244,7 +256,28 @@ static void start_get(struct px_client *c, const struct mcp_request *r)
 static void store_done(struct px_store *s, enum px_result r)
 {
     struct px_client *c = cm_container_of(s, struct px_client, store);
-    if (!c->closed && !c->req.noreply) reply_result(c, r);
+    const struct mcp_request *req = &c->req;
+    if (c->closed) goto out;
+    if (req->proto == MCP_PROTO_BINARY) {
+        if (r == PX_STORED) {
+            if (!req->noreply) bin_reply(c, MCP_BS_SUCCESS, s->cas, NULL, 0, NULL, 0, NULL, NULL, 0);
+        } else if (r == PX_NOT_STORED) { /* memcached's statuses for each mode */
+            bin_status(c, s->mode == PX_ADD ? MCP_BS_KEY_EEXISTS : s->mode == PX_REPLACE ? MCP_BS_KEY_ENOENT
+                                                                                        : MCP_BS_NOT_STORED);
+        } else {
+            bin_status(c, r == PX_EXISTS ? MCP_BS_KEY_EEXISTS : r == PX_NOT_FOUND ? MCP_BS_KEY_ENOENT
+                          : r == PX_TOO_LARGE ? MCP_BS_E2BIG : MCP_BS_ENOMEM);
+        }
+    } else if (req->cmd == MCP_CMD_MS) {
+        enum mcp_meta_code code = meta_code(r);
+        struct mcp_meta_res res = {.have = MCP_MF('c'), .cas = r == PX_STORED ? s->cas : 0};
+        if (r == PX_TOO_LARGE || r == PX_NO_MEMORY || r == PX_FAILED) reply_result(c, r);
+        else if (!(code == MCP_M_HD && req->noreply))
+            EMIT(c, mcp_w_meta(w, code, req, c->key, c->nkey, &res, NULL, 0));
+    } else if (!req->noreply) {
+        reply_result(c, r);
+    }
+out:
     resume(c);
 }
 
@@ -258,7 +291,265 @@ static void arith_done(struct px_arith *a, enum px_result r)
     resume(c);
 }
 
-/* ---- commands --------------------------------------------------------- */
+
+/* ---- meta commands ------------------------------------------------------ */
+
+static int64_t ttl_left(int64_t expiry)
+{
+    if (expiry == 0) return -1;
+    int64_t left = expiry - (int64_t)time(NULL);
+    return left > 0 ? left : -1;
+}
+
+static void mg_done(struct px_get *g, enum px_result r)
+{
+    struct px_client *c = cm_container_of(g, struct px_client, get);
+    const struct mcp_request *req = &c->req;
+    if (c->closed) goto out;
+    if (r != PX_HIT) {
+        if (!req->noreply) EMIT(c, mcp_w_meta(w, MCP_M_EN, req, c->key, c->nkey, NULL, NULL, 0));
+        goto out;
+    }
+    struct mcp_meta_res res = {.have = MCP_MF('s') | MCP_MF('t') | MCP_MF('c') | MCP_MF('f') | MCP_MF('l') | MCP_MF('h'),
+                               .size = g->size, .ttl = ttl_left(g->expiry), .cas = g->cas, .flags = g->flags,
+                               .la = g->last_access, .hit = g->fetched, .win = g->win, .stale = g->stale,
+                               .token_sent = g->token_sent && !g->win};
+    if (g->value != NULL && (req->meta.seen & MCP_MF('v'))) {
+        struct mcp_wbuf *w = room_for_value(c);
+        if (w != NULL && mcp_w_meta(w, MCP_M_VA, req, c->key, c->nkey, &res,
+                                    g->value->len ? (const void *)g->value->data : "", g->value->len) == 0)
+            hold(c, g->value);
+    } else {
+        EMIT(c, mcp_w_meta(w, MCP_M_HD, req, c->key, c->nkey, &res, NULL, 0));
+    }
+out:
+    px_value_unref(g->value);
+    g->value = NULL;
+    resume(c);
+}
+
+static enum mcp_meta_code meta_code(enum px_result r)
+{
+    switch (r) {
+    case PX_STORED: case PX_DELETED: case PX_TOUCHED: case PX_HIT: return MCP_M_HD;
+    case PX_NOT_STORED: return MCP_M_NS;
+    case PX_EXISTS: return MCP_M_EX;
+    default: return MCP_M_NF;
+    }
+}
+
+static void ma_done(struct px_arith *a, enum px_result r)
+{
+    struct px_client *c = cm_container_of(a, struct px_client, arith);
+    const struct mcp_request *req = &c->req;
+    if (c->closed) goto out;
+    if (r == PX_NON_NUMERIC || r == PX_NO_MEMORY || r == PX_FAILED || r == PX_TOO_LARGE) {
+        EMIT(c, mcp_w_error(w, r == PX_NON_NUMERIC ? MCP_E_NON_NUMERIC : MCP_E_NO_MEMORY));
+    } else if (r != PX_STORED) {
+        EMIT(c, mcp_w_meta(w, meta_code(r), req, c->key, c->nkey, NULL, NULL, 0));
+    } else if (!req->noreply || a->created) { /* q hides a success, but not a creation (memcached) */
+        struct mcp_meta_res res = {.have = MCP_MF('t') | MCP_MF('c'), .ttl = ttl_left(a->expiry), .cas = a->cas};
+        if (req->meta.seen & MCP_MF('v')) {
+            char num[24];
+            int n = snprintf(num, sizeof num, "%" PRIu64, a->value);
+            struct px_value *v = px_value_new((uint64_t)n, 1, 0);
+            struct mcp_wbuf *w = v != NULL ? room_for_value(c) : NULL;
+            if (w != NULL) {
+                memcpy(v->data, num, (size_t)n);
+                if (mcp_w_meta(w, MCP_M_VA, req, c->key, c->nkey, &res, v->data, (uint64_t)n) == 0) hold(c, v);
+            }
+            px_value_unref(v);
+        } else {
+            EMIT(c, mcp_w_meta(w, MCP_M_HD, req, c->key, c->nkey, &res, NULL, 0));
+        }
+    }
+out:
+    resume(c);
+}
+
+static void meta_dispatch(struct px_client *c, const struct mcp_request *r)
+{
+    struct px_cache *cache = c->fe->cache;
+    const uint64_t seen = r->meta.seen;
+    if (r->cmd == MCP_CMD_MN) {
+        reply(c, MCP_R_MN);
+        return;
+    }
+    c->req = *r;
+    memcpy(c->key, r->key, r->nkey);
+    c->nkey = r->nkey;
+    switch (r->cmd) {
+    case MCP_CMD_MG:
+        c->get = (struct px_get){.key = c->key, .nkey = c->nkey, .touch = (seen & MCP_MF('T')) != 0,
+                                 .exptime = r->meta.ttl, .no_value = !(seen & MCP_MF('v')),
+                                 .vivify = (seen & MCP_MF('N')) != 0, .vivify_ttl = r->meta.vivify_ttl,
+                                 .done = mg_done};
+        c->busy = 1;
+        px_cache_get(cache, &c->get);
+        return;
+    case MCP_CMD_MD: {
+        enum px_result res = px_cache_delete_meta(cache, c->key, c->nkey, (seen & MCP_MF('C')) != 0,
+                                                  r->meta.cas_in, (seen & MCP_MF('I')) != 0,
+                                                  (seen & MCP_MF('T')) != 0, r->meta.ttl);
+        enum mcp_meta_code code = meta_code(res);
+        if (!(code == MCP_M_HD && r->noreply)) EMIT(c, mcp_w_meta(w, code, r, c->key, c->nkey, NULL, NULL, 0));
+        return;
+    }
+    case MCP_CMD_MA:
+        c->arith = (struct px_arith){.key = c->key, .nkey = c->nkey,
+                                     .incr = !(r->meta.mode == 'D' || r->meta.mode == '-'),
+                                     .delta = r->meta.delta, .vivify = (seen & MCP_MF('N')) != 0,
+                                     .initial = r->meta.initial, .vivify_ttl = r->meta.vivify_ttl,
+                                     .has_cas = (seen & MCP_MF('C')) != 0, .cas_in = r->meta.cas_in,
+                                     .touch = (seen & MCP_MF('T')) != 0, .exptime = r->meta.ttl,
+                                     .done = ma_done};
+        c->busy = 1;
+        px_cache_arith(cache, &c->arith);
+        return;
+    default:
+        return;
+    }
+}
+
+/* ---- binary protocol --------------------------------------------------- */
+
+static void bin_reply(struct px_client *c, uint16_t status, uint64_t cas, const void *ext, uint8_t next,
+                      const char *key, size_t nkey, struct px_value *v, const void *body, uint32_t nbody)
+{
+    const struct mcp_request *r = &c->req;
+    struct mcp_bin_res b = {.opcode = r->bin.opcode, .status = status, .opaque = r->bin.opaque, .cas = cas,
+                            .extras = ext, .nextras = next, .key = key, .nkey = (uint16_t)nkey};
+    struct mcp_wbuf *w = room_for_value(c);
+    if (w == NULL) return;
+    if (v != NULL) {
+        if (mcp_w_bin(w, &b, v->len ? (const void *)v->data : "", (uint32_t)v->len) == 0) hold(c, v);
+    } else if (mcp_w_bin(w, &b, body, nbody) != 0) {
+        client_close(c, "reply does not fit");
+    }
+}
+
+static void bin_status(struct px_client *c, enum mcp_bin_status st)
+{
+    EMIT(c, mcp_w_bin_status(w, c->req.bin.opcode, c->req.bin.opaque, st));
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+static void bin_get_done(struct px_get *g, enum px_result r)
+{
+    struct px_client *c = cm_container_of(g, struct px_client, get);
+    const struct mcp_request *req = &c->req;
+    if (c->closed) goto out;
+    if (r != PX_HIT) {
+        if (req->noreply && req->cmd != MCP_CMD_TOUCH) goto out;
+        if (req->ret_key) bin_reply(c, MCP_BS_KEY_ENOENT, 0, NULL, 0, c->key, c->nkey, NULL, NULL, 0);
+        else bin_status(c, MCP_BS_KEY_ENOENT);
+        goto out;
+    }
+    unsigned char fl[4];
+    put_be32(fl, g->flags);
+    if (req->cmd == MCP_CMD_TOUCH) bin_reply(c, MCP_BS_SUCCESS, g->cas, fl, 4, NULL, 0, NULL, NULL, 0);
+    else bin_reply(c, MCP_BS_SUCCESS, g->cas, fl, 4, req->ret_key ? c->key : NULL, req->ret_key ? c->nkey : 0, g->value, NULL, 0);
+out:
+    px_value_unref(g->value);
+    g->value = NULL;
+    resume(c);
+}
+
+static void bin_arith_done(struct px_arith *a, enum px_result r)
+{
+    struct px_client *c = cm_container_of(a, struct px_client, arith);
+    if (c->closed) goto out;
+    if (r == PX_STORED) {
+        if (c->req.noreply) goto out;
+        unsigned char be[8];
+        for (int i = 0; i < 8; i++) be[i] = (unsigned char)(a->value >> (56 - 8 * i));
+        struct px_value *v = px_value_new(8, 1, 0);
+        if (v != NULL) {
+            memcpy(v->data, be, 8);
+            bin_reply(c, MCP_BS_SUCCESS, a->cas, NULL, 0, NULL, 0, v, NULL, 0);
+            px_value_unref(v);
+        }
+    } else {
+        bin_status(c, r == PX_NOT_FOUND ? MCP_BS_KEY_ENOENT : r == PX_NON_NUMERIC ? MCP_BS_DELTA_BADVAL : MCP_BS_ENOMEM);
+    }
+out:
+    resume(c);
+}
+
+static void bin_stat_line(void *ctx, const char *name, const char *value)
+{
+    struct px_client *c = ctx;
+    size_t nk = strlen(name), nv = strlen(value);
+    struct mcp_bin_res b = {.opcode = c->req.bin.opcode, .opaque = c->req.bin.opaque, .key = name, .nkey = (uint16_t)nk};
+    struct px_value *v = px_value_new(nv, 1, 0); /* the writer points at the value: keep a copy */
+    if (v == NULL) return;
+    memcpy(v->data, value, nv);
+    struct mcp_wbuf *w = room_for_value(c);
+    if (w != NULL && mcp_w_bin(w, &b, v->data, (uint32_t)nv) == 0) hold(c, v);
+    px_value_unref(v);
+}
+
+static void bin_dispatch(struct px_client *c, const struct mcp_request *r)
+{
+    struct px_cache *cache = c->fe->cache;
+    c->req = *r;
+    memcpy(c->key, r->key, r->nkey);
+    c->nkey = r->nkey;
+    switch (r->cmd) {
+    case MCP_CMD_GET: case MCP_CMD_GAT: case MCP_CMD_TOUCH:
+        c->get = (struct px_get){.key = c->key, .nkey = c->nkey, .touch = r->cmd != MCP_CMD_GET,
+                                 .exptime = r->exptime, .no_value = r->cmd == MCP_CMD_TOUCH, .done = bin_get_done};
+        c->busy = 1;
+        px_cache_get(cache, &c->get);
+        return;
+    case MCP_CMD_DELETE: {
+        enum px_result res = px_cache_delete_meta(cache, c->key, c->nkey, r->bin.cas != 0, r->bin.cas, 0, 0, 0);
+        if (res == PX_DELETED) {
+            if (!r->noreply) bin_reply(c, MCP_BS_SUCCESS, 0, NULL, 0, NULL, 0, NULL, NULL, 0);
+        } else {
+            bin_status(c, res == PX_EXISTS ? MCP_BS_KEY_EEXISTS : MCP_BS_KEY_ENOENT);
+        }
+        return;
+    }
+    case MCP_CMD_INCR: case MCP_CMD_DECR:
+        c->arith = (struct px_arith){.key = c->key, .nkey = c->nkey, .incr = r->cmd == MCP_CMD_INCR,
+                                     .delta = r->delta, .vivify = r->exptime != -1, .initial = r->initial,
+                                     .vivify_ttl = r->exptime, .done = bin_arith_done};
+        c->busy = 1;
+        px_cache_arith(cache, &c->arith);
+        return;
+    case MCP_CMD_FLUSH_ALL:
+        px_cache_flush(cache, r->has_arg ? r->exptime : 0);
+        if (!r->noreply) bin_reply(c, MCP_BS_SUCCESS, 0, NULL, 0, NULL, 0, NULL, NULL, 0);
+        return;
+    case MCP_CMD_NOOP: case MCP_CMD_VERBOSITY:
+        bin_reply(c, MCP_BS_SUCCESS, 0, NULL, 0, NULL, 0, NULL, NULL, 0);
+        return;
+    case MCP_CMD_VERSION:
+        bin_reply(c, MCP_BS_SUCCESS, 0, NULL, 0, NULL, 0, NULL, c->fe->version, (uint32_t)strlen(c->fe->version));
+        return;
+    case MCP_CMD_STATS: {
+        char group[32] = "";
+        if (r->nkey > 0) snprintf(group, sizeof group, "%.*s", (int)r->nkey, r->key);
+        stats_lines(c, group, bin_stat_line);
+        bin_reply(c, MCP_BS_SUCCESS, 0, NULL, 0, NULL, 0, NULL, NULL, 0);
+        return;
+    }
+    case MCP_CMD_QUIT:
+        if (!r->noreply) bin_reply(c, MCP_BS_SUCCESS, 0, NULL, 0, NULL, 0, NULL, NULL, 0);
+        c->closing = 1;
+        return;
+    default:
+        bin_status(c, MCP_BS_UNKNOWN_COMMAND);
+        return;
+    }
+}
+
+/* ---- text commands ------------------------------------------------------ */
 
 static void stat_line(void *ctx, const char *name, const char *value)
 {
@@ -266,58 +557,67 @@ static void stat_line(void *ctx, const char *name, const char *value)
     EMIT(c, mcp_w_stat(w, name, value));
 }
 
-static void stat_u64(struct px_client *c, const char *name, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" PRIu64, v);
-    stat_line(c, name, buf);
-}
-
-static void do_stats(struct px_client *c, const struct mcp_request *r)
+/* The `stats` lines of a group ("" = general, "nodes"), through `line`. */
+static void stats_lines(struct px_client *c, const char *group, void (*line)(void *, const char *, const char *))
 {
     struct px_frontend *fe = c->fe;
     struct px_cache *cache = fe->cache;
-    char group[32] = "";
-    if (r->nargs > 0) snprintf(group, sizeof group, "%.*s", (int)r->nargs, r->args);
+    char buf[64];
+#define U64(name, v) (snprintf(buf, sizeof buf, "%" PRIu64, (uint64_t)(v)), line(c, name, buf))
     if (group[0] == 0) {
         time_t now = time(NULL);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        char buf[64];
-        stat_u64(c, "pid", (uint64_t)getpid());
-        stat_u64(c, "uptime", (uint64_t)now - fe->started);
-        stat_u64(c, "time", (uint64_t)now);
-        stat_line(c, "version", fe->version);
+        U64("pid", getpid());
+        U64("uptime", (uint64_t)now - fe->started);
+        U64("time", now);
+        line(c, "version", fe->version);
         snprintf(buf, sizeof buf, "%ld.%06ld", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
-        stat_line(c, "rusage_user", buf);
+        line(c, "rusage_user", buf);
         snprintf(buf, sizeof buf, "%ld.%06ld", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
-        stat_line(c, "rusage_system", buf);
-        stat_u64(c, "max_connections", fe->max_conns);
-        stat_u64(c, "curr_connections", fe->stats.curr_connections);
-        stat_u64(c, "total_connections", fe->stats.total_connections);
-        stat_u64(c, "rejected_connections", fe->stats.rejected_connections);
-        stat_u64(c, "bytes_read", fe->stats.bytes_read);
-        stat_u64(c, "bytes_written", fe->stats.bytes_written);
-        stat_u64(c, "limit_maxbytes", cache->capacity);
-        stat_u64(c, "item_size_max", cache->max_value);
-        stat_u64(c, "curr_items", cache->index.count);
-        stat_u64(c, "bytes", cache->index.bytes);
-        stat_u64(c, "chunk_bytes", cache->used);
-        stat_u64(c, "index_bytes", cache->index.meta_bytes);
-        stat_u64(c, "index_bytes_per_item", cache->index.count ? cache->index.meta_bytes / cache->index.count : 0);
-#define PX_STAT_LINE(name) stat_u64(c, #name, cache->stats.name);
+        line(c, "rusage_system", buf);
+        U64("max_connections", fe->max_conns);
+        U64("curr_connections", fe->stats.curr_connections);
+        U64("total_connections", fe->stats.total_connections);
+        U64("rejected_connections", fe->stats.rejected_connections);
+        U64("bytes_read", fe->stats.bytes_read);
+        U64("bytes_written", fe->stats.bytes_written);
+        U64("limit_maxbytes", cache->capacity);
+        U64("item_size_max", cache->max_value);
+        U64("curr_items", cache->index.count);
+        U64("bytes", cache->index.bytes);
+        U64("chunk_bytes", cache->used);
+        U64("index_bytes", cache->index.meta_bytes);
+        U64("index_bytes_per_item", cache->index.count ? cache->index.meta_bytes / cache->index.count : 0);
+#define PX_STAT_LINE(name) U64(#name, cache->stats.name);
         PX_CACHE_STATS(PX_STAT_LINE)
 #undef PX_STAT_LINE
-        stat_u64(c, "decodes", cache->stripe->decodes);
-        stat_u64(c, "bad_chunks", cache->stripe->bad_chunks);
+        U64("decodes", cache->stripe->decodes);
+        U64("bad_chunks", cache->stripe->bad_chunks);
     }
-    if (fe->stats_extra != NULL) fe->stats_extra(fe, group, stat_line, c);
+#undef U64
+    if (fe->stats_extra != NULL) fe->stats_extra(fe, group, line, c);
+}
+
+static void do_stats(struct px_client *c, const struct mcp_request *r)
+{
+    char group[32] = "";
+    if (r->nargs > 0) snprintf(group, sizeof group, "%.*s", (int)r->nargs, r->args);
+    stats_lines(c, group, stat_line);
     reply(c, MCP_R_END);
 }
 
 static void dispatch(struct px_client *c, const struct mcp_request *r)
 {
     struct px_cache *cache = c->fe->cache;
+    if (r->proto == MCP_PROTO_BINARY) {
+        bin_dispatch(c, r);
+        return;
+    }
+    if (r->cmd >= MCP_CMD_MG && r->cmd <= MCP_CMD_MA) {
+        meta_dispatch(c, r);
+        return;
+    }
     switch (r->cmd) {
     case MCP_CMD_GET: case MCP_CMD_GETS: case MCP_CMD_GAT: case MCP_CMD_GATS:
         start_get(c, r);
@@ -361,17 +661,22 @@ static void dispatch(struct px_client *c, const struct mcp_request *r)
         reply(c, MCP_R_MN);
         return;
     default:
-        if (r->proto == MCP_PROTO_BINARY)
-            EMIT(c, mcp_w_bin_status(w, r->bin.opcode, r->bin.opaque, MCP_BS_UNKNOWN_COMMAND));
-        else
-            EMIT(c, mcp_w_server_error(w, "this command is not served by fncache yet"));
         return;
     }
 }
 
-static enum px_store_mode store_mode(enum mcp_cmd cmd)
+static enum px_store_mode store_mode(const struct mcp_request *r)
 {
-    switch (cmd) {
+    if (r->cmd == MCP_CMD_MS) {
+        switch (r->meta.mode) {
+        case 'E': return PX_ADD;
+        case 'A': return PX_APPEND;
+        case 'P': return PX_PREPEND;
+        case 'R': return PX_REPLACE;
+        default: return PX_SET;
+        }
+    }
+    switch (r->cmd) {
     case MCP_CMD_ADD: return PX_ADD;
     case MCP_CMD_REPLACE: return PX_REPLACE;
     case MCP_CMD_APPEND: return PX_APPEND;
@@ -388,7 +693,7 @@ static void start_value(struct px_client *c, const struct mcp_request *r)
     memcpy(c->key, r->key, r->nkey);
     c->nkey = r->nkey;
     int d = px_stripe_width(cache->stripe, r->vlen);
-    c->value = r->cmd >= MCP_CMD_SET && r->cmd <= MCP_CMD_CAS ? px_value_new(r->vlen, d, cache->stripe->p) : NULL;
+    c->value = px_value_new(r->vlen, d, cache->stripe->p);
     if (c->value == NULL) {
         mcp_value_discard(&c->parser); /* answered at MCP_VALUE_DONE */
         return;
@@ -396,16 +701,23 @@ static void start_value(struct px_client *c, const struct mcp_request *r)
     mcp_value_dest(&c->parser, c->value->data);
 }
 
+static void store_done(struct px_store *s, enum px_result r);
+
 static void finish_value(struct px_client *c)
 {
     struct mcp_request *r = &c->req;
-    if (c->value == NULL) {
-        if (!r->noreply) reply_result(c, r->cmd >= MCP_CMD_SET && r->cmd <= MCP_CMD_CAS ? PX_NO_MEMORY : PX_FAILED);
+    if (c->value == NULL) { /* no memory for it: its bytes were swallowed */
+        if (r->proto == MCP_PROTO_BINARY) bin_status(c, MCP_BS_ENOMEM);
+        else if (!r->noreply || r->cmd == MCP_CMD_MS) EMIT(c, mcp_w_error(w, MCP_E_NO_MEMORY));
         return;
     }
-    c->store = (struct px_store){.mode = store_mode(r->cmd), .key = c->key, .nkey = c->nkey,
-                                 .flags = r->flags, .exptime = r->exptime, .cas_in = r->cas,
-                                 .value = c->value, .done = store_done};
+    int meta = r->cmd == MCP_CMD_MS;
+    c->store = (struct px_store){.mode = store_mode(r), .key = c->key, .nkey = c->nkey,
+                                 .flags = meta ? r->meta.client_flags : r->flags,
+                                 .exptime = meta ? r->meta.ttl : r->exptime,
+                                 .cas_in = meta ? r->meta.cas_in : r->cas, .value = c->value, .done = store_done};
+    if (r->proto == MCP_PROTO_BINARY) c->store.has_cas = r->cas != 0 ? PX_CAS_ALL : PX_CAS_NONE;
+    else if (meta && (r->meta.seen & MCP_MF('C'))) c->store.has_cas = PX_CAS_META;
     c->value = NULL;
     c->busy = 1;
     px_cache_store(c->fe->cache, &c->store);
@@ -447,8 +759,8 @@ static void process(struct px_client *c)
     c->rlen -= pos;
     c->in_process = 0;
     flush(c);
-    if (c->closing && !c->busy) {
-        client_close(c, "quit");
+    if ((c->closing || c->eof) && !c->busy) {
+        client_close(c, c->closing ? "quit" : "client closed");
         return;
     }
     update_reading(c);
@@ -481,8 +793,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     (void)buf;
     struct px_client *c = s->data;
+    if (n == UV_EOF) { /* answer what it sent, then close */
+        c->eof = 1;
+        update_reading(c);
+        if (!c->busy) process(c);
+        return;
+    }
     if (n < 0) {
-        client_close(c, n == UV_EOF ? "client closed" : uv_strerror((int)n));
+        client_close(c, uv_strerror((int)n));
         return;
     }
     if (n == 0) return;
@@ -502,7 +820,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void update_reading(struct px_client *c)
 {
-    int want = !c->closing && !c->closed && !c->busy && c->out_pending < PX_OUT_LIMIT;
+    int want = !c->closing && !c->closed && !c->eof && !c->busy && c->out_pending < PX_OUT_LIMIT;
     if (want && !c->reading) c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
     else if (!want && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);

@@ -30,17 +30,22 @@ struct px_object {
     struct px_object *hash_next;
     struct px_object *lru_prev, *lru_next;
     uint64_t hash;
-    uint64_t cas;        /* memcached CAS unique; also the chunks' version */
+    uint64_t cas;        /* memcached CAS unique */
+    uint64_t version;    /* the chunks' version on the nodes */
     uint64_t size;       /* value bytes */
     int64_t expiry;      /* unix seconds, 0 = never */
     uint64_t missing;    /* chunks known lost */
     uint32_t flags;      /* client flags */
     uint32_t chunk_len;
     uint32_t stored_at;  /* unix seconds of the write (flush_all) */
+    uint32_t last_access;/* unix seconds (meta l) */
     uint16_t readers;    /* reads in flight on this version's chunks */
     uint8_t d, p;
     uint8_t key_len;
     uint8_t dead;        /* out of the index: chunks go when readers do */
+    uint8_t fetched : 1; /* read at least once (meta h) */
+    uint8_t stale : 1;   /* invalidated by md I / ms I (meta X) */
+    uint8_t token_sent : 1; /* a client was told to recache (meta Z) */
     /* d+p chunk locations, then the key (not NUL-terminated) */
     unsigned char tail[];
 };

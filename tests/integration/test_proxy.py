@@ -263,3 +263,53 @@ def test_embedded_fleet_and_clean_stop():
     rc, log = p.stop()
     assert rc == 0, log[-2000:]
     wait_for(lambda: all(faasutil.pid_gone(pid) for pid in children), 10, "the fleet to stop")
+
+
+# ---- the codec's reference scenarios, against the whole proxy ----------
+
+import struct  # noqa: E402
+
+import test_proto_reference as ref  # noqa: E402
+
+
+def mask_text(data):
+    """CAS uniques and the version string differ between servers by design."""
+    data = re.sub(rb"^(VALUE \S+ \d+ \d+) \d+", rb"\1 CAS", data, flags=re.M)
+    data = re.sub(rb"(?<= )c\d+(?=[ \r])", b"cCAS", data)
+    return re.sub(rb"^VERSION \S+", b"VERSION x", data, flags=re.M)
+
+
+def mask_binary(data):
+    out, at = b"", 0
+    while at + 24 <= len(data) and data[at] == 0x81:
+        body = struct.unpack_from(">I", data, at + 8)[0]
+        head, rest = bytearray(data[at:at + 24]), data[at + 24:at + 24 + body]
+        head[16:24] = b"\0" * 8                                # CAS
+        if head[1] == 0x0b:                                     # VERSION: its text differs
+            head[8:12], rest = b"\0\0\0\0", b""
+        out += bytes(head) + rest
+        at += 24 + body
+    return out + data[at:]
+
+
+@pytest.mark.parametrize("name", sorted(ref.TEXT) + sorted(ref.BINARY))
+def test_scenarios_as_memcached(fleet, name):
+    data = ref.TEXT.get(name) or ref.BINARY[name]
+    mport = free_port()
+    argv = [ref.MEMCACHED, "-p", str(mport), "-l", "127.0.0.1", "-U", "0", "-t", "1"]
+    if os.geteuid() == 0:
+        argv += ["-u", "root"]
+    mc = ref.start(argv, mport)
+    p = Proxy("-I", "1m", faas=fleet)
+    try:
+        want, got = ref.exchange(mport, data), ref.exchange(p.port, data)
+    finally:
+        mc.kill()
+        mc.wait()
+        assert p.stop()[0] == 0
+    mask = mask_binary if name in ref.BINARY else mask_text
+    want, got = mask(want), mask(got)
+    if want != got:
+        i = next((k for k in range(min(len(want), len(got))) if want[k] != got[k]), min(len(want), len(got)))
+        pytest.fail(f"{name} differs at byte {i}:\n memcached: {want[max(0, i - 100):i + 100]!r}\n"
+                    f" fncache:   {got[max(0, i - 100):i + 100]!r}")
