@@ -382,3 +382,62 @@ def test_asan_proxy_workload(fleet):
     finally:
         rc, log = p.stop()
     assert rc == 0 and "AddressSanitizer" not in log and "runtime error" not in log, log[-4000:]
+
+
+def test_eviction_keeps_recent_objects(fleet):
+    p = Proxy("-m", "24", faas=fleet)                # room for about 20 objects of 1 MB (+ parity)
+    try:
+        c = p.client()
+        for i in range(60):
+            assert c.set(f"e{i}", bytes([i]) * 1000000)
+        stats = c.stats()
+        assert stats[b"evictions"] > 0 and stats[b"chunk_bytes"] <= 24 << 20
+        assert c.get("e59") == bytes([59]) * 1000000    # the newest stay ...
+        assert c.get("e0") is None                      # ... the oldest went first
+    finally:
+        assert p.stop()[0] == 0
+
+
+def test_pipelined_requests(proxy):
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=60)
+    batch = b"".join(b"set p%d 0 0 %d\r\n%s\r\nget p%d\r\n" % (i, i, b"x" * i, i) for i in range(300))
+    s.sendall(batch + b"mn\r\n")
+    want = b"".join(b"STORED\r\nVALUE p%d 0 %d\r\n%s\r\nEND\r\n" % (i, i, b"x" * i) for i in range(300))
+    got = b""
+    while not got.endswith(b"MN\r\n"):
+        chunk = s.recv(1 << 16)
+        assert chunk
+        got += chunk
+    assert got == want + b"MN\r\n"
+
+
+def test_many_clients_mixing_sizes(proxy):
+    errors = []
+
+    def worker(n):
+        try:
+            c = proxy.client()
+            for i in range(5):
+                size = [10, 1000, 100000, 2000000][(n + i) % 4]
+                v = bytes([(n + i) % 256]) * size
+                assert c.set(f"m{n}-{i}", v) and c.get(f"m{n}-{i}") == v
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors[:3]
+
+
+def test_500mb_value(fleet):
+    p = Proxy("-I", "600m", faas=fleet, nodes=12)
+    try:
+        c = p.client()
+        data = os.urandom(500 << 20)
+        assert c.set("huge", data)
+        assert hashlib.sha256(c.get("huge")).digest() == hashlib.sha256(data).digest()
+    finally:
+        assert p.stop()[0] == 0
