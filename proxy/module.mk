@@ -26,3 +26,12 @@ stripe_driver_DEPS := pxfleet pxcore
 BINS += fncache-proxy
 fncache-proxy_SRCS := proxy/main.c
 fncache-proxy_DEPS := pxfleet
+
+BENCHES += bench_proxy
+bench_proxy_SRCS := proxy/bench_proxy.c
+bench_proxy_DEPS := common
+bench_proxy_PKGS := libmemcached
+
+.PHONY: bench-proxy
+bench-proxy: build $(B)/bench/bench_proxy
+	proxy/bench-proxy.sh $(BENCH_ARGS)
