@@ -8,24 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/buf.h"
 #include "common/log.h"
-
-struct body {
-    char *data;
-    size_t len;
-};
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-    struct body *b = arg;
-    size_t n = size * nmemb;
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (grown == NULL) return 0; /* makes curl fail the transfer */
-    memcpy(grown + b->len, ptr, n);
-    b->data = grown;
-    b->len += n;
-    b->data[b->len] = 0;
-    return n;
+    /* a short count makes curl fail the transfer */
+    return cm_buf_append(arg, ptr, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
 static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
@@ -83,7 +72,7 @@ int cn_runtime_next(struct cn_runtime *rt, struct cn_invocation *inv)
 {
     CURL *c = rt->curl;
     char url[320];
-    struct body b = {0};
+    struct cm_buf b = {0};
     cn_invocation_free(inv);
     snprintf(url, sizeof url, "%s/invocation/next", rt->base);
     curl_easy_reset(c);
@@ -100,7 +89,7 @@ int cn_runtime_next(struct cn_runtime *rt, struct cn_invocation *inv)
     if (rc != CURLE_OK || status != 200 || inv->request_id[0] == 0) {
         cm_warn("runtime: GET /invocation/next failed: %s, HTTP %ld",
                 rc != CURLE_OK ? curl_easy_strerror(rc) : "ok", status);
-        free(b.data);
+        cm_buf_free(&b);
         return -1;
     }
     inv->body = b.data != NULL ? b.data : strdup("");
@@ -112,7 +101,7 @@ static int post(struct cn_runtime *rt, const char *path, const char *json, const
 {
     CURL *c = rt->curl;
     char url[512], type_header[192];
-    struct body ignored = {0};
+    struct cm_buf ignored = {0};
     snprintf(url, sizeof url, "%s%s", rt->base, path);
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (error_type != NULL) {
@@ -132,7 +121,7 @@ static int post(struct cn_runtime *rt, const char *path, const char *json, const
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
-    free(ignored.data);
+    cm_buf_free(&ignored);
     if (rc != CURLE_OK || status != 202) {
         cm_warn("runtime: POST %s failed: %s, HTTP %ld", path,
                 rc != CURLE_OK ? curl_easy_strerror(rc) : "ok", status);

@@ -41,9 +41,8 @@ struct serve {
     struct mcp_chunk_meta put_meta; /* key points into rd.meta */
     struct cn_buf *body;            /* PUT body being received, or NULL */
     uint8_t put_status;             /* status to answer once the body is in */
-    int direct;                     /* last read went straight into body */
+    struct mcp_frame_inbuf in;      /* over rbuf */
     unsigned char rbuf[READ_BUF];
-    size_t rpos, rlen;
 };
 
 struct reply {
@@ -314,19 +313,17 @@ static void header_done(struct serve *sv)
     meta_done(sv);
 }
 
-/* Consume buffered bytes: headers, metadata and the start of bodies. */
-static void process(struct serve *sv)
+/* Act on what the reader makes of the input: frames' metadata, bodies done. */
+static void handle(struct serve *sv, int ev)
 {
-    while (sv->rpos < sv->rlen && !sv->closing) {
-        size_t used;
-        int ev = mcp_frame_reader_feed(&sv->rd, sv->rbuf + sv->rpos, sv->rlen - sv->rpos, &used);
-        sv->rpos += used;
+    for (; !sv->closing; ev = mcp_frame_inbuf_next(&sv->in, &sv->rd)) {
         if (ev < 0) {
             protocol_error(sv, mcp_frame_strerror(ev));
             return;
         }
         if (ev == MCP_RD_META) header_done(sv);
         else if (ev == MCP_RD_DONE) complete_put(sv); /* only PUT frames carry a body */
+        else if (sv->in.pos == sv->in.len) return;
     }
 }
 
@@ -334,22 +331,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct serve *sv = h->data;
-    size_t left;
-    unsigned char *room = mcp_frame_reader_body_room(&sv->rd, &left);
-    if (room != NULL && sv->rpos == sv->rlen) {
-        sv->direct = 1;
-        *buf = uv_buf_init((char *)room, (unsigned)(left > (1u << 30) ? (1u << 30) : left));
-        return;
-    }
-    sv->direct = 0;
-    if (sv->rpos == sv->rlen) {
-        sv->rpos = sv->rlen = 0;
-    } else if (sv->rpos > 0) {
-        memmove(sv->rbuf, sv->rbuf + sv->rpos, sv->rlen - sv->rpos);
-        sv->rlen -= sv->rpos;
-        sv->rpos = 0;
-    }
-    *buf = uv_buf_init((char *)sv->rbuf + sv->rlen, (unsigned)(sizeof sv->rbuf - sv->rlen));
+    size_t n;
+    unsigned char *at = mcp_frame_inbuf_room(&sv->in, &sv->rd, &n);
+    *buf = uv_buf_init((char *)at, (unsigned)n);
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -367,12 +351,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0) return;
     sv->sum->bytes_in += (uint64_t)nread;
     sv->last_ms = cm_now_ms();
-    if (sv->direct) {
-        if (mcp_frame_reader_body_filled(&sv->rd, (size_t)nread) == MCP_RD_DONE) complete_put(sv);
-        return;
-    }
-    sv->rlen += (size_t)nread;
-    process(sv);
+    handle(sv, mcp_frame_inbuf_landed(&sv->in, &sv->rd, (size_t)nread));
 }
 
 /* Billing is per tick: once idle, stay until just before the tick already
@@ -468,6 +447,7 @@ void cn_serve(uv_loop_t *loop, struct cn_store *store, const struct cn_serve_par
      * refresh its clock, or every timer would fire at once. */
     uv_update_time(loop);
     mcp_frame_reader_init(&sv->rd);
+    sv->in = (struct mcp_frame_inbuf){.buf = sv->rbuf, .cap = sizeof sv->rbuf};
     uv_tcp_init(loop, &sv->tcp);
     uv_timer_init(loop, &sv->timer);
     sv->tcp.data = sv->timer.data = sv->connect_req.data = sv;

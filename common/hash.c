@@ -6,11 +6,16 @@ uint64_t cm_hash64(const void *data, size_t len)
     const unsigned char *p = data;
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-    /* murmur3 finalizer */
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
+    return cm_mix64(h);
+}
+
+uint64_t cm_mix64(uint64_t x)
+{
+    /* murmur3's finalizer */
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
 }

@@ -324,6 +324,43 @@ int mcp_frame_reader_feed(struct mcp_frame_reader *r, const unsigned char *buf, 
     return event;
 }
 
+unsigned char *mcp_frame_inbuf_room(struct mcp_frame_inbuf *in, const struct mcp_frame_reader *r, size_t *n)
+{
+    size_t left;
+    unsigned char *room = mcp_frame_reader_body_room(r, &left);
+    if (room != NULL && in->pos == in->len) {
+        in->direct = 1;
+        *n = left > ((size_t)1 << 30) ? (size_t)1 << 30 : left;
+        return room;
+    }
+    in->direct = 0;
+    if (in->pos == in->len) {
+        in->pos = in->len = 0;
+    } else if (in->pos > 0) {
+        memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+        in->len -= in->pos;
+        in->pos = 0;
+    }
+    *n = in->cap - in->len;
+    return in->buf + in->len;
+}
+
+int mcp_frame_inbuf_landed(struct mcp_frame_inbuf *in, struct mcp_frame_reader *r, size_t n)
+{
+    if (in->direct) return mcp_frame_reader_body_filled(r, n);
+    in->len += n;
+    return MCP_RD_MORE;
+}
+
+int mcp_frame_inbuf_next(struct mcp_frame_inbuf *in, struct mcp_frame_reader *r)
+{
+    if (in->pos == in->len) return MCP_RD_MORE;
+    size_t used;
+    int ev = mcp_frame_reader_feed(r, in->buf + in->pos, in->len - in->pos, &used);
+    in->pos += used;
+    return ev;
+}
+
 const char *mcp_frame_op_name(int op)
 {
     switch (op & ~MCP_FRAME_REPLY) {

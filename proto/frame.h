@@ -175,6 +175,27 @@ int mcp_frame_reader_body_filled(struct mcp_frame_reader *r, size_t n);
 /* 1 when no byte of a next frame has been read yet. */
 int mcp_frame_reader_idle(const struct mcp_frame_reader *r);
 
+/* A stream's input for a frame reader: headers and metadata pass through
+ * the caller's buffer; a body with a destination is read straight into it
+ * once the buffer holds nothing more, so a chunk is copied at most once
+ * (its first bytes) and usually not at all. */
+struct mcp_frame_inbuf {
+    unsigned char *buf;        /* caller's, at least 2 * MCP_FRAME_MAX_META bytes */
+    size_t cap;
+    size_t pos, len;           /* unread bytes are buf[pos..len) */
+    int direct;                /* the last room was the body's destination */
+};
+
+/* Where the next read should land, and how many bytes may go there. */
+unsigned char *mcp_frame_inbuf_room(struct mcp_frame_inbuf *in, const struct mcp_frame_reader *r, size_t *n);
+/* n bytes landed in the last room. Returns MCP_RD_DONE when that finished
+ * a body, else MCP_RD_MORE; then call mcp_frame_inbuf_next() until it
+ * returns MCP_RD_MORE. */
+int mcp_frame_inbuf_landed(struct mcp_frame_inbuf *in, struct mcp_frame_reader *r, size_t n);
+/* Feed buffered bytes to the reader: the next event, MCP_RD_MORE when the
+ * buffer is used up, or a negative MCP_FRAME_E* code. */
+int mcp_frame_inbuf_next(struct mcp_frame_inbuf *in, struct mcp_frame_reader *r);
+
 const char *mcp_frame_op_name(int op);
 const char *mcp_frame_status_text(int status);
 const char *mcp_frame_strerror(int err);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/container.h"
 
@@ -19,8 +20,7 @@ struct px_call {
     CURL *easy;
     struct curl_slist *headers;
     char *payload;
-    char *body;
-    size_t body_len;
+    struct cm_buf body;
     char error_type[128];
     char function_error[64];
     uint64_t start_ms;
@@ -44,14 +44,7 @@ static void handle_closed(uv_handle_t *h)
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct px_call *c = arg;
-    size_t n = size * nmemb;
-    char *grown = realloc(c->body, c->body_len + n + 1);
-    if (grown == NULL) return 0;
-    memcpy(grown + c->body_len, ptr, n);
-    c->body = grown;
-    c->body_len += n;
-    grown[c->body_len] = 0;
-    return n;
+    return cm_buf_append(&c->body, ptr, size * nmemb) == 0 ? size * nmemb : 0;
 }
 
 static void header_value(const char *line, size_t n, const char *name, char *out, size_t cap)
@@ -89,8 +82,8 @@ static void finish_call(struct px_call *c, CURLcode code)
     if (colon != NULL) *colon = 0;
     r.error_type = c->error_type[0] ? c->error_type : NULL;
     r.function_error = c->function_error[0] ? c->function_error : NULL;
-    r.body = c->body != NULL ? c->body : "";
-    r.body_len = c->body_len;
+    r.body = c->body.data != NULL ? c->body.data : "";
+    r.body_len = c->body.len;
     r.elapsed_ms = cm_now_ms() - c->start_ms;
     r.ok = code == CURLE_OK && (status == 200 || status == 202 || status == 204) && r.function_error == NULL;
     struct px_invoker *iv = c->iv;
@@ -102,7 +95,7 @@ static void finish_call(struct px_call *c, CURLcode code)
     curl_slist_free_all(c->headers);
     curl_easy_cleanup(c->easy);
     free(c->payload);
-    free(c->body);
+    cm_buf_free(&c->body);
     free(c);
 }
 

@@ -1,15 +1,7 @@
 /* proxy/place.c — rendezvous hashing over the fleet. */
 #include "proxy/place.h"
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
+#include "common/hash.h"
 
 int px_place(uint64_t key_hash, const uint8_t *eligible, size_t n, int k, uint16_t *out)
 {
@@ -19,7 +11,7 @@ int px_place(uint64_t key_hash, const uint8_t *eligible, size_t n, int k, uint16
     /* keep the k best in descending order: insertion into a short array */
     for (size_t i = 0; i < n && i < 65536; i++) {
         if (eligible != NULL && !eligible[i]) continue;
-        uint64_t s = mix(key_hash ^ mix(i + 0x9E3779B97F4A7C15ull));
+        uint64_t s = cm_mix64(key_hash ^ cm_mix64(i + 0x9E3779B97F4A7C15ull));
         if (found == k && s <= score[k - 1]) continue;
         int at = found < k ? found++ : k - 1;
         while (at > 0 && score[at - 1] < s) {

@@ -35,8 +35,7 @@ struct px_node_conn {
     int closing, bye;
     struct mcp_frame_reader rd;
     struct px_op *cur;             /* the request whose reply is being read */
-    int direct;
-    size_t rpos, rlen;
+    struct mcp_frame_inbuf in;     /* over rbuf */
     unsigned char rbuf[READ_BUF];
 };
 
@@ -424,12 +423,10 @@ static void on_reply_done(struct px_node_conn *c)
     complete(op, op->status);
 }
 
-static void process(struct px_node_conn *c)
+/* Act on what the reader makes of the input. */
+static void handle(struct px_node_conn *c, int ev)
 {
-    while (c->rpos < c->rlen && !c->closing) {
-        size_t used;
-        int ev = mcp_frame_reader_feed(&c->rd, c->rbuf + c->rpos, c->rlen - c->rpos, &used);
-        c->rpos += used;
+    for (; !c->closing; ev = mcp_frame_inbuf_next(&c->in, &c->rd)) {
         if (ev < 0) {
             cm_warn("node connection: %s; closing", mcp_frame_strerror(ev));
             conn_close(c, mcp_frame_strerror(ev));
@@ -440,6 +437,8 @@ static void process(struct px_node_conn *c)
             else on_reply_meta(c);
         } else if (ev == MCP_RD_DONE) {
             on_reply_done(c);
+        } else if (c->in.pos == c->in.len) {
+            return;
         }
     }
 }
@@ -448,22 +447,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct px_node_conn *c = h->data;
-    size_t left;
-    unsigned char *room = mcp_frame_reader_body_room(&c->rd, &left);
-    if (room != NULL && c->rpos == c->rlen) { /* the chunk goes straight to its buffer */
-        c->direct = 1;
-        *buf = uv_buf_init((char *)room, (unsigned)(left > (1u << 30) ? (1u << 30) : left));
-        return;
-    }
-    c->direct = 0;
-    if (c->rpos == c->rlen) {
-        c->rpos = c->rlen = 0;
-    } else if (c->rpos > 0) {
-        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-        c->rlen -= c->rpos;
-        c->rpos = 0;
-    }
-    *buf = uv_buf_init((char *)c->rbuf + c->rlen, (unsigned)(sizeof c->rbuf - c->rlen));
+    size_t n;
+    unsigned char *at = mcp_frame_inbuf_room(&c->in, &c->rd, &n); /* a chunk goes straight to its buffer */
+    *buf = uv_buf_init((char *)at, (unsigned)n);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -476,12 +462,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0) return;
     if (c->node != NULL) c->node->last_seen_ms = cm_now_ms();
-    if (c->direct) {
-        if (mcp_frame_reader_body_filled(&c->rd, (size_t)nread) == MCP_RD_DONE) on_reply_done(c);
-        return;
-    }
-    c->rlen += (size_t)nread;
-    process(c);
+    handle(c, mcp_frame_inbuf_landed(&c->in, &c->rd, (size_t)nread));
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -501,6 +482,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     mcp_frame_reader_init(&c->rd);
+    c->in = (struct mcp_frame_inbuf){.buf = c->rbuf, .cap = sizeof c->rbuf};
     c->accepted_ms = cm_now_ms();
     c->next = pool->unclaimed;
     pool->unclaimed = c;
