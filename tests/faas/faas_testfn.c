@@ -10,8 +10,10 @@
  *   "log", "text": S     print S to stdout, then answer
  *   "big", "bytes": N    answer a JSON string of N bytes
  *   "echo"               answer the size of the event
- * Every answer: {"count":n,"pid":p,"instance":"...","function":"...","len":n}.
- * Environment: FAAS_TESTFN_INIT_ERROR=1 posts /init/error at start.
+ * Every answer: {"count":n,"pid":p,"instance":"...","function":"...","len":n,
+ * "request_id","deadline_ms","arn","trace": the /next headers it got}.
+ * Environment: FAAS_TESTFN_INIT_ERROR=1 posts /init/error at start;
+ * FAAS_TESTFN_INIT_SLEEP_MS=N sleeps N ms before the first /next.
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -39,25 +41,32 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *u)
     return n;
 }
 
-static char req_id[128];
+static char req_id[128], deadline[64], arn[256], trace[256];
 static char *hoard[64]; /* allocations kept alive on purpose */
 static size_t nhoard;
 
-static size_t on_header(char *d, size_t sz, size_t nm, void *u)
+static void grab(const char *d, size_t n, const char *key, char *out, size_t outlen)
 {
-    (void)u;
-    size_t n = sz * nm;
-    const char *key = "lambda-runtime-aws-request-id:";
     size_t kl = strlen(key);
     if (n > kl && strncasecmp(d, key, kl) == 0) {
         const char *v = d + kl;
         while (*v == ' ') v++;
         size_t vl = (size_t)(d + n - v);
         while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
-        if (vl >= sizeof req_id) vl = sizeof req_id - 1;
-        memcpy(req_id, v, vl);
-        req_id[vl] = '\0';
+        if (vl >= outlen) vl = outlen - 1;
+        memcpy(out, v, vl);
+        out[vl] = '\0';
     }
+}
+
+static size_t on_header(char *d, size_t sz, size_t nm, void *u)
+{
+    (void)u;
+    size_t n = sz * nm;
+    grab(d, n, "lambda-runtime-aws-request-id:", req_id, sizeof req_id);
+    grab(d, n, "lambda-runtime-deadline-ms:", deadline, sizeof deadline);
+    grab(d, n, "lambda-runtime-invoked-function-arn:", arn, sizeof arn);
+    grab(d, n, "lambda-runtime-trace-id:", trace, sizeof trace);
     return n;
 }
 
@@ -111,6 +120,8 @@ int main(void)
         post(c, url, e, strlen(e));
         return 1;
     }
+    const char *init_sleep = getenv("FAAS_TESTFN_INIT_SLEEP_MS");
+    if (init_sleep != NULL) msleep(atol(init_sleep));
     unsigned long count = 0;
     for (;;) {
         struct buf ev = {0};
@@ -171,6 +182,10 @@ int main(void)
             cJSON_AddStringToObject(a, "instance", inst ? inst : "");
             cJSON_AddStringToObject(a, "function", fname ? fname : "");
             cJSON_AddNumberToObject(a, "len", (double)ev.n);
+            cJSON_AddStringToObject(a, "request_id", req_id);
+            cJSON_AddStringToObject(a, "deadline_ms", deadline);
+            cJSON_AddStringToObject(a, "arn", arn);
+            cJSON_AddStringToObject(a, "trace", trace);
             if (is_error) {
                 cJSON_AddStringToObject(a, "errorType", "TestError");
                 cJSON_AddStringToObject(a, "errorMessage", "failed on purpose");

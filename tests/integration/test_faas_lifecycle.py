@@ -171,3 +171,24 @@ def test_help():
         assert flag in out.stdout
     bad = subprocess.run([FAAS, "--bogus"], capture_output=True, text=True, timeout=5)
     assert bad.returncode != 0
+
+
+def test_init_timeout():
+    with Faas([fn_spec("fn") + " env:FAAS_TESTFN_INIT_SLEEP_MS=5000"], ["--init-timeout", "300ms"]) as f:
+        t0 = time.monotonic()
+        status, h, body = f.invoke("fn")
+        assert time.monotonic() - t0 < 2
+        assert status == 200 and h["x-amz-function-error"] == "Unhandled"
+        err = json.loads(body)
+        assert err["errorType"] == "Sandbox.Timedout" and "Init timed out" in err["errorMessage"]
+        wait_until(lambda: f.live("fn") == [], 3, "the instance to be gone")
+
+
+def test_next_headers():
+    with Faas([fn_spec("fn", timeout=7)], ["--region", "eu-west-1", "--account", "123456789012"]) as f:
+        before = time.time() * 1000
+        h, a = f.invoke_json("fn")
+        assert a["request_id"] == h["x-amzn-requestid"]
+        assert a["arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:fn"
+        assert before + 6000 < int(a["deadline_ms"]) < before + 8000
+        assert a["trace"].startswith("Root=1-")
