@@ -65,6 +65,7 @@ int faas_httpd_start(struct faas_httpd *h, uv_loop_t *loop, const char *addr, ui
                             ccls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
                             MHD_OPTION_END);
     if (h->d == NULL) {
         cm_error("cannot start an HTTP server on %s:%u", addr, port);

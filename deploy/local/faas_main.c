@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static void usage(void)
@@ -247,6 +248,14 @@ int main(int argc, char **argv)
     }
     cm_log_init("fncache-faas", (enum cm_log_level)verbose);
     if (o.functions == NULL) cm_warn("no function configured (-F): every invoke will get 404");
+    /* Each instance holds a few descriptors here (its Runtime API daemon's
+     * socket, epoll and eventfd, two pipes, a connection): lift the soft
+     * limit to the hard one. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {

@@ -129,11 +129,30 @@ def test_runtime_environment():
 def test_sigterm_kills_every_instance():
     f = Faas([fn_spec("fn")])
     try:
-        _, a = f.invoke_json("fn")
-        pid = a["pid"]
+        out = {}
+
+        def busy():
+            try:
+                out["r"] = f.invoke("fn", {"op": "sleep", "ms": 10000}, timeout=10)
+            except OSError as e:
+                out["r"] = e
+
+        t = threading.Thread(target=busy)
+        t.start()
+        wait_until(lambda: any(i["state"] == "busy" for i in f.instances("fn")), 3, "a busy instance")
+        _, a = f.invoke_json("fn")  # and an idle one
+        pids = [i["pid"] for i in f.instances("fn")]
+        assert len(pids) == 2
         f.proc.send_signal(signal.SIGTERM)
         assert f.proc.wait(5) == 0
-        wait_until(lambda: pid_gone(pid), 3, "instance killed on SIGTERM")
+        for pid in pids:
+            wait_until(lambda: pid_gone(pid), 3, "instance killed on SIGTERM")
+        t.join(5)
+        assert not t.is_alive()  # the busy caller got an answer (or a closed connection), no hang
+        if isinstance(out["r"], tuple):
+            status, h, body = out["r"]
+            assert status == 200 and json.loads(body)["errorType"] == "Runtime.ExitError"
+        assert "stopped:" in f.read_log()
     finally:
         f.close()
 
