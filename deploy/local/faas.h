@@ -20,13 +20,13 @@
 #include <stdint.h>
 
 /* Error codes (negative return values) with a name table. */
-#define FAAS_ERRORS(X)                              \
-    X(FAAS_OK, 0, "ok")                             \
-    X(FAAS_EINVAL, -1, "invalid argument")          \
-    X(FAAS_ENOMEM, -2, "out of memory")             \
-    X(FAAS_EIO, -3, "i/o error")                    \
-    X(FAAS_ENOENT, -4, "not found")                 \
-    X(FAAS_EHTTP, -5, "http server error")          \
+#define FAAS_ERRORS(X)                                                                             \
+    X(FAAS_OK, 0, "ok")                                                                            \
+    X(FAAS_EINVAL, -1, "invalid argument")                                                         \
+    X(FAAS_ENOMEM, -2, "out of memory")                                                            \
+    X(FAAS_EIO, -3, "i/o error")                                                                   \
+    X(FAAS_ENOENT, -4, "not found")                                                                \
+    X(FAAS_EHTTP, -5, "http server error")                                                         \
     X(FAAS_ESPAWN, -6, "cannot start the instance")
 
 enum faas_err {

@@ -50,9 +50,11 @@ static void grab(const char *d, size_t n, const char *key, char *out, size_t out
     size_t kl = strlen(key);
     if (n > kl && strncasecmp(d, key, kl) == 0) {
         const char *v = d + kl;
-        while (*v == ' ') v++;
+        while (*v == ' ')
+            v++;
         size_t vl = (size_t)(d + n - v);
-        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+            vl--;
         if (vl >= outlen) vl = outlen - 1;
         memcpy(out, v, vl);
         out[vl] = '\0';
@@ -116,7 +118,8 @@ int main(void)
     char url[512];
     if (getenv("FAAS_TESTFN_INIT_ERROR") != NULL) {
         snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/init/error", api);
-        const char *e = "{\"errorMessage\":\"init failed on purpose\",\"errorType\":\"TestInitError\"}";
+        const char *e =
+            "{\"errorMessage\":\"init failed on purpose\",\"errorType\":\"TestInitError\"}";
         post(c, url, e, strlen(e));
         return 1;
     }
@@ -136,7 +139,8 @@ int main(void)
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         if (rc != CURLE_OK || code != 200) {
-            fprintf(stderr, "faas_testfn: /next failed: %s, HTTP %ld\n", curl_easy_strerror(rc), code);
+            fprintf(stderr, "faas_testfn: /next failed: %s, HTTP %ld\n", curl_easy_strerror(rc),
+                    code);
             return 3;
         }
         count++;
