@@ -90,6 +90,7 @@ struct req {
     unsigned long long declared; /* Content-Length, if given */
     int started;                 /* handler saw the end of the body once */
     int suspended;               /* MHD_suspend_connection in effect */
+    struct req *sprev, *snext;   /* in pf->parked while suspended */
     struct MHD_Response *reply;  /* prepared reply, queued on the next call */
     unsigned status;
     struct faas_inv *inv; /* invoke: the invocation this caller waits for */
@@ -169,6 +170,7 @@ struct faas_platform {
     struct faas_rng rng;   /* seeded: lifetimes and random reclamation */
     struct faas_rng idrng; /* request ids */
     uint64_t next_random_ns;
+    struct req *parked; /* every suspended connection, of every daemon */
     struct faas_bill_totals bill;
     FILE *billing;
     int stopping;
@@ -250,8 +252,26 @@ static void req_reply(struct req *r, unsigned status, struct MHD_Response *resp)
     r->status = status;
     if (r->suspended) {
         r->suspended = 0;
+        if (r->sprev != NULL) r->sprev->snext = r->snext;
+        else r->pf->parked = r->snext;
+        if (r->snext != NULL) r->snext->sprev = r->sprev;
+        r->sprev = r->snext = NULL;
         MHD_resume_connection(r->conn);
         faas_httpd_kick(r->httpd);
+    }
+}
+
+/* Answers every connection still parked on daemon h, so that h can be
+ * stopped (MHD refuses to stop a daemon with suspended connections). */
+static void resume_all(struct faas_platform *pf, struct faas_httpd *h)
+{
+    for (struct req *r = pf->parked, *next; r != NULL; r = next) {
+        next = r->snext;
+        if (r->httpd != h) continue;
+        if (r->inv != NULL) r->inv->caller = NULL;
+        if (r->inst != NULL && r->inst->next_req == r) r->inst->next_req = NULL;
+        r->inv = NULL;
+        req_reply(r, 500, runtime_error("ServiceException", "shutting down"));
     }
 }
 
@@ -613,6 +633,7 @@ static void inst_teardown(struct faas_inst *in)
         in->next_req = NULL;
         req_reply(r, 500, runtime_error("Runtime.Exited", "the instance is gone"));
     }
+    resume_all(in->fn->pf, &in->rt);
     in->open = 5;
     uv_close((uv_handle_t *)&in->proc, on_inst_handle_closed);
     uv_close((uv_handle_t *)&in->out, on_inst_handle_closed);
@@ -895,7 +916,10 @@ static void rt_next(struct faas_inst *in, struct req *r)
 {
     struct faas_fn *fn = in->fn;
     const struct faas_options *o = fn->pf->o;
-    if (in->state == INST_VANISHED) return; /* park forever: it is frozen */
+    if (in->state == INST_VANISHED) { /* park until killed: it is frozen */
+        if (in->next_req == NULL) in->next_req = r;
+        return;
+    }
     if (in->state == INST_DEAD) {
         req_reply(r, 500, runtime_error("Runtime.Exited", "the instance is being shut down"));
         return;
@@ -1064,6 +1088,10 @@ static int req_finish(struct req *r)
     }
     if (!r->suspended) {
         r->suspended = 1;
+        r->sprev = NULL;
+        r->snext = r->pf->parked;
+        if (r->snext != NULL) r->snext->sprev = r;
+        r->pf->parked = r;
         MHD_suspend_connection(r->conn);
     }
     return MHD_YES;
@@ -1108,6 +1136,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     struct req *r = *con_cls;
     if (r == NULL) return;
+    if (r->suspended) { /* not expected: MHD completes resumed connections only */
+        if (r->sprev != NULL) r->sprev->snext = r->snext;
+        else r->pf->parked = r->snext;
+        if (r->snext != NULL) r->snext->sprev = r->sprev;
+    }
     if (r->inv != NULL) r->inv->caller = NULL;
     if (r->inst != NULL && r->inst->next_req == r) r->inst->next_req = NULL;
     if (r->reply != NULL) MHD_destroy_response(r->reply);
@@ -1508,6 +1541,7 @@ static void on_closed_nop(uv_handle_t *h)
 static void on_stop_timer(uv_timer_t *t)
 {
     struct faas_platform *pf = t->data;
+    resume_all(pf, &pf->api);
     faas_httpd_stop(&pf->api, NULL);
     uv_close((uv_handle_t *)&pf->tick, on_closed_nop);
     uv_close((uv_handle_t *)&pf->stop_timer, on_closed_nop);
