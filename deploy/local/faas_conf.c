@@ -324,6 +324,40 @@ size_t faas_base64(const void *in, size_t n, char *out)
     return o;
 }
 
+long faas_base64_decode(const char *in, size_t n, unsigned char *out)
+{
+    while (n > 0 && in[n - 1] == '=')
+        n--;
+    if (n % 4 == 1) return FAAS_EINVAL;
+    uint32_t acc = 0;
+    int bits = 0;
+    long o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '+')
+            v = 62;
+        else if (c == '/')
+            v = 63;
+        else
+            return FAAS_EINVAL;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    return o;
+}
+
 int faas_function_name(const char *segment, char *out, size_t outlen)
 {
     const char *name = segment;

@@ -104,8 +104,9 @@ struct faas_inv {
     int tail;
     struct faas_fn *fn;
     struct faas_inst *inst;
-    struct req *caller; /* NULL for Event, or once the caller is gone */
-    char *payload;      /* owned until handed to the /next reply */
+    struct req *caller;   /* NULL for Event, or once the caller is gone */
+    char *payload;        /* owned until handed to the /next reply */
+    char *client_context; /* decoded X-Amz-Client-Context, or NULL */
     size_t len;
     uint64_t enq_ns, start_ns;
     uint64_t log_mark;     /* instance log offset at dispatch */
@@ -252,8 +253,10 @@ static void req_reply(struct req *r, unsigned status, struct MHD_Response *resp)
     r->status = status;
     if (r->suspended) {
         r->suspended = 0;
-        if (r->sprev != NULL) r->sprev->snext = r->snext;
-        else r->pf->parked = r->snext;
+        if (r->sprev != NULL)
+            r->sprev->snext = r->snext;
+        else
+            r->pf->parked = r->snext;
         if (r->snext != NULL) r->snext->sprev = r->sprev;
         r->sprev = r->snext = NULL;
         MHD_resume_connection(r->conn);
@@ -487,6 +490,7 @@ static void inv_complete(struct faas_inv *inv, char *body, size_t len, const cha
         uv_timer_stop(&in->timer);
     }
     free(inv->payload);
+    free(inv->client_context);
     free(inv);
 }
 
@@ -516,6 +520,7 @@ static void inv_abort(struct faas_inv *inv)
         req_reply(inv->caller, 500, resp);
     }
     free(inv->payload);
+    free(inv->client_context);
     free(inv);
 }
 
@@ -556,6 +561,8 @@ static void inst_dispatch(struct faas_inst *in, struct faas_inv *inv)
     MHD_add_response_header(resp, "Lambda-Runtime-Deadline-Ms", deadline);
     MHD_add_response_header(resp, "Lambda-Runtime-Invoked-Function-Arn", fn->arn);
     MHD_add_response_header(resp, "Lambda-Runtime-Trace-Id", trace);
+    if (inv->client_context != NULL)
+        MHD_add_response_header(resp, "Lambda-Runtime-Client-Context", inv->client_context);
     struct req *r = in->next_req;
     in->next_req = NULL;
     req_reply(r, 200, resp);
@@ -1137,8 +1144,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct req *r = *con_cls;
     if (r == NULL) return;
     if (r->suspended) { /* not expected: MHD completes resumed connections only */
-        if (r->sprev != NULL) r->sprev->snext = r->snext;
-        else r->pf->parked = r->snext;
+        if (r->sprev != NULL)
+            r->sprev->snext = r->snext;
+        else
+            r->pf->parked = r->snext;
         if (r->snext != NULL) r->snext->sprev = r->sprev;
     }
     if (r->inv != NULL) r->inv->caller = NULL;
@@ -1400,8 +1409,28 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
                       service_error("ServiceException", NULL, "fncache-faas is shutting down"));
         return;
     }
+    const char *cc = hdr(r->conn, "X-Amz-Client-Context");
+    char *ctx = NULL;
+    if (cc != NULL) {
+        size_t n = strlen(cc);
+        ctx = malloc(3 * (n / 4) + 4);
+        long dl = ctx != NULL && n <= 3583 ? faas_base64_decode(cc, n, (unsigned char *)ctx) : -1;
+        cJSON *j = dl >= 0 ? cJSON_ParseWithLength(ctx, (size_t)dl) : NULL;
+        if (j == NULL || !cJSON_IsObject(j) || memchr(ctx, '\n', (size_t)dl) != NULL) {
+            cJSON_Delete(j);
+            free(ctx);
+            reply_service(
+                r, 400,
+                service_error("InvalidRequestContentException", NULL,
+                              "Client context must be a valid Base64-encoded JSON object."));
+            return;
+        }
+        cJSON_Delete(j);
+        ctx[dl] = '\0';
+    }
     struct faas_inv *inv = calloc(1, sizeof *inv);
     if (inv == NULL) {
+        free(ctx);
         reply_service(r, 500, service_error("ServiceException", NULL, "out of memory"));
         return;
     }
@@ -1411,6 +1440,7 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
     inv->enq_ns = cm_now_ns();
     inv->payload = r->body;
     inv->len = r->len;
+    inv->client_context = ctx;
     r->body = NULL;
     const char *lt = hdr(r->conn, "X-Amz-Log-Type");
     inv->tail = type == INV_SYNC && lt != NULL && strcmp(lt, "Tail") == 0;
@@ -1424,6 +1454,7 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
     if (why != NULL) {
         r->inv = NULL;
         free(inv->payload);
+        free(inv->client_context);
         free(inv);
         struct MHD_Response *resp =
             service_error("TooManyRequestsException", why, "Rate Exceeded.");

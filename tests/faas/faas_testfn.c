@@ -11,7 +11,8 @@
  *   "big", "bytes": N    answer a JSON string of N bytes
  *   "echo"               answer the size of the event
  * Every answer: {"count":n,"pid":p,"instance":"...","function":"...","len":n,
- * "request_id","deadline_ms","arn","trace": the /next headers it got}.
+ * "request_id","deadline_ms","arn","trace","client_context": the /next
+ * headers it got}.
  * Environment: FAAS_TESTFN_INIT_ERROR=1 posts /init/error at start;
  * FAAS_TESTFN_INIT_SLEEP_MS=N sleeps N ms before the first /next.
  */
@@ -41,7 +42,7 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *u)
     return n;
 }
 
-static char req_id[128], deadline[64], arn[256], trace[256];
+static char req_id[128], deadline[64], arn[256], trace[256], client_ctx[4096];
 static char *hoard[64]; /* allocations kept alive on purpose */
 static size_t nhoard;
 
@@ -69,6 +70,7 @@ static size_t on_header(char *d, size_t sz, size_t nm, void *u)
     grab(d, n, "lambda-runtime-deadline-ms:", deadline, sizeof deadline);
     grab(d, n, "lambda-runtime-invoked-function-arn:", arn, sizeof arn);
     grab(d, n, "lambda-runtime-trace-id:", trace, sizeof trace);
+    grab(d, n, "lambda-runtime-client-context:", client_ctx, sizeof client_ctx);
     return n;
 }
 
@@ -128,7 +130,7 @@ int main(void)
     unsigned long count = 0;
     for (;;) {
         struct buf ev = {0};
-        req_id[0] = '\0';
+        req_id[0] = client_ctx[0] = '\0';
         snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/invocation/next", api);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -190,6 +192,7 @@ int main(void)
             cJSON_AddStringToObject(a, "deadline_ms", deadline);
             cJSON_AddStringToObject(a, "arn", arn);
             cJSON_AddStringToObject(a, "trace", trace);
+            cJSON_AddStringToObject(a, "client_context", client_ctx);
             if (is_error) {
                 cJSON_AddStringToObject(a, "errorType", "TestError");
                 cJSON_AddStringToObject(a, "errorMessage", "failed on purpose");

@@ -1,4 +1,5 @@
 """fncache-faas Invoke API and Runtime API: status codes, AWS error bodies, limits, signatures."""
+import base64
 import http.client
 import json
 import subprocess
@@ -137,3 +138,18 @@ def test_runtime_api_rejects_wrong_request_id():
         assert r.status == 404
         r.read()
         c.close()
+
+
+def test_client_context_passed_to_runtime():
+    with Faas([fn_spec("fn")]) as f:
+        ctx = {"custom": {"who": "test"}}
+        b64 = base64.b64encode(json.dumps(ctx).encode()).decode()
+        status, _, body = f.request("POST", "/2015-03-31/functions/fn/invocations", b"{}",
+                                    {"X-Amz-Client-Context": b64})
+        assert status == 200
+        assert json.loads(json.loads(body)["client_context"]) == ctx
+        status, h, _ = f.request("POST", "/2015-03-31/functions/fn/invocations", b"{}",
+                                 {"X-Amz-Client-Context": "not base64!"})
+        assert status == 400 and h["x-amzn-errortype"] == "InvalidRequestContentException"
+        _, a = f.invoke_json("fn")
+        assert a["client_context"] == ""

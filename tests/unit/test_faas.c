@@ -266,6 +266,31 @@ static void base64(void **state)
     assert_string_equal(out, "//4=");
 }
 
+static void base64_decode(void **state)
+{
+    (void)state;
+    unsigned char out[64];
+    assert_int_equal(faas_base64_decode("Zm9vYmFy", 8, out), 6);
+    assert_memory_equal(out, "foobar", 6);
+    assert_int_equal(faas_base64_decode("Zg==", 4, out), 1);
+    assert_int_equal(out[0], 'f');
+    assert_int_equal(faas_base64_decode("Zm8", 3, out), 2);
+    assert_memory_equal(out, "fo", 2);
+    assert_int_equal(faas_base64_decode("", 0, out), 0);
+    assert_int_equal(faas_base64_decode("Z", 1, out), FAAS_EINVAL);
+    assert_int_equal(faas_base64_decode("Zm9v!", 5, out), FAAS_EINVAL);
+    /* Round trip over every byte value. */
+    unsigned char in[256], dec[256 + 3];
+    char enc[400];
+    for (int i = 0; i < 256; i++)
+        in[i] = (unsigned char)i;
+    for (size_t n = 0; n < 256; n += 37) {
+        size_t el = faas_base64(in, n, enc);
+        assert_int_equal(faas_base64_decode(enc, el, dec), (long)n);
+        assert_memory_equal(dec, in, n);
+    }
+}
+
 static void function_names(void **state)
 {
     (void)state;
@@ -301,8 +326,8 @@ int main(void)
         cmocka_unit_test(billed_rounding),  cmocka_unit_test(billing_totals),
         cmocka_unit_test(rng_reproducible), cmocka_unit_test(lifetime_jitter),
         cmocka_unit_test(random_schedule),  cmocka_unit_test(reclaim_modes),
-        cmocka_unit_test(base64),           cmocka_unit_test(function_names),
-        cmocka_unit_test(error_names),
+        cmocka_unit_test(base64),           cmocka_unit_test(base64_decode),
+        cmocka_unit_test(function_names),   cmocka_unit_test(error_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
