@@ -211,3 +211,13 @@ def test_next_headers():
         assert a["arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:fn"
         assert before + 6000 < int(a["deadline_ms"]) < before + 8000
         assert a["trace"].startswith("Root=1-")
+
+
+def test_missing_executable():
+    with Faas(["fn /nonexistent/dir/bootstrap", "bad /bin/false"]) as f:
+        status, h, body = f.invoke("fn")
+        assert status == 200 and h["x-amz-function-error"] == "Unhandled"
+        assert json.loads(body)["errorType"] == "Runtime.InvalidEntrypoint"
+        status, h, body = f.invoke("bad")  # starts, exits before asking for work
+        assert status == 200 and json.loads(body)["errorType"] == "Runtime.ExitError"
+        assert f.live() == []
