@@ -153,3 +153,14 @@ def test_client_context_passed_to_runtime():
         assert status == 400 and h["x-amzn-errortype"] == "InvalidRequestContentException"
         _, a = f.invoke_json("fn")
         assert a["client_context"] == ""
+
+
+def test_response_too_large():
+    with Faas([fn_spec("fn")]) as f:
+        status, h, body = f.invoke("fn", {"op": "big", "bytes": 5 * 1024 * 1024})
+        assert status == 200 and "x-amz-function-error" not in h and len(body) == 5 * 1024 * 1024 + 2
+        status, h, body = f.invoke("fn", {"op": "big", "bytes": 7 * 1024 * 1024})
+        assert status == 200 and h["x-amz-function-error"] == "Unhandled"
+        assert json.loads(body)["errorType"] == "Function.ResponseSizeTooLarge"
+        _, a = f.invoke_json("fn")  # the instance lives on
+        assert a["count"] == 3
