@@ -277,6 +277,13 @@ int main(int argc, char **argv)
     self[n] = '\0';
     o.self_exe = self;
     for (struct faas_fn_conf *fc = o.functions; fc != NULL; fc = fc->next) {
+        /* Instances run in their executable's directory (LAMBDA_TASK_ROOT):
+         * make relative paths absolute first. */
+        char *abs = realpath(fc->path, NULL);
+        if (abs != NULL) {
+            free(fc->path);
+            fc->path = abs;
+        }
         if (access(fc->path, X_OK) != 0)
             cm_warn("function %s%s: %s is not executable", fc->name, fc->prefix ? "*" : "",
                     fc->path);

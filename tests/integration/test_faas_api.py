@@ -2,11 +2,12 @@
 import base64
 import http.client
 import json
+import os
 import subprocess
 import threading
 import urllib.parse
 
-from faasutil import INVOKE, Faas, decode_tail, fn_spec, wait_until
+from faasutil import FAAS, INVOKE, ROOT, TESTFN, Faas, decode_tail, fn_spec, wait_until
 
 
 def test_unknown_function_404():
@@ -164,3 +165,25 @@ def test_response_too_large():
         assert json.loads(body)["errorType"] == "Function.ResponseSizeTooLarge"
         _, a = f.invoke_json("fn")  # the instance lives on
         assert a["count"] == 3
+
+
+def test_config_file_with_relative_path(tmp_path):
+    conf = tmp_path / "functions.conf"
+    rel = os.path.relpath(TESTFN, ROOT)
+    conf.write_text("# test config\n\nfromfile %s memory=64 timeout=2\nfam-* %s\n" % (rel, rel))
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        f = Faas([], ["-f", str(conf)])
+    finally:
+        os.chdir(cwd)
+    with f:
+        _, a = f.invoke_json("fromfile")
+        assert a["count"] == 1
+        assert f.instances("fromfile")[0]["memory_mb"] == 64
+        _, b = f.invoke_json("fam-1")
+        assert b["function"] == "fam-1"
+    bad = tmp_path / "bad.conf"
+    bad.write_text("x %s bogus=1\n" % rel)
+    out = subprocess.run([FAAS, "-f", str(bad)], capture_output=True, text=True, timeout=5)
+    assert out.returncode == 2 and "bad.conf:1" in out.stderr
