@@ -105,6 +105,11 @@ def test_tail_logs():
         assert "END RequestId" in log and "REPORT RequestId" in log and "Billed Duration" in log
         _, h2, _ = f.invoke("fn", {"op": "count"}, tail=True)
         assert "hello from the function" not in decode_tail(h2)  # only this invocation's output
+        _, h3, _ = f.invoke("fn", {"op": "log", "text": "y" * 6000}, tail=True)
+        log = decode_tail(h3)
+        assert len(log) == 4096 and log.startswith("yyy") and "REPORT RequestId" in log  # last 4 KB
+        _, h4, _ = f.invoke("fn", {"op": "count"})
+        assert "x-amz-log-result" not in h4
 
 
 def test_function_name_forms():
