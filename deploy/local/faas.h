@@ -20,13 +20,13 @@
 #include <stdint.h>
 
 /* Error codes (negative return values) with a name table. */
-#define FAAS_ERRORS(X)                              \
-    X(FAAS_OK, 0, "ok")                             \
-    X(FAAS_EINVAL, -1, "invalid argument")          \
-    X(FAAS_ENOMEM, -2, "out of memory")             \
-    X(FAAS_EIO, -3, "i/o error")                    \
-    X(FAAS_ENOENT, -4, "not found")                 \
-    X(FAAS_EHTTP, -5, "http server error")          \
+#define FAAS_ERRORS(X)                                                                             \
+    X(FAAS_OK, 0, "ok")                                                                            \
+    X(FAAS_EINVAL, -1, "invalid argument")                                                         \
+    X(FAAS_ENOMEM, -2, "out of memory")                                                            \
+    X(FAAS_EIO, -3, "i/o error")                                                                   \
+    X(FAAS_ENOENT, -4, "not found")                                                                \
+    X(FAAS_EHTTP, -5, "http server error")                                                         \
     X(FAAS_ESPAWN, -6, "cannot start the instance")
 
 enum faas_err {
@@ -119,6 +119,9 @@ uint64_t faas_random_gap_ms(struct faas_rng *r, double rate_per_hour);
 /* Standard base64 with padding; out must hold 4*((n+2)/3)+1 bytes. Returns
  * the length written (without the NUL). */
 size_t faas_base64(const void *in, size_t n, char *out);
+/* Decodes standard base64 (padding optional, no whitespace) into out, which
+ * must hold 3*(n/4)+3 bytes. Returns the length or FAAS_EINVAL. */
+long faas_base64_decode(const char *in, size_t n, unsigned char *out);
 /* The function name inside an Invoke path segment: accepts NAME,
  * NAME:QUALIFIER, ACCOUNT:function:NAME[:Q] and full ARNs. Writes at most
  * outlen-1 bytes; returns 0 or FAAS_EINVAL for an empty or invalid name. */

@@ -12,7 +12,7 @@
 const char *faas_strerror(int err)
 {
     switch (err) {
-#define FAAS_CASE(name, val, text) \
+#define FAAS_CASE(name, val, text)                                                                 \
     case val: return text;
         FAAS_ERRORS(FAAS_CASE)
 #undef FAAS_CASE
@@ -38,12 +38,18 @@ int faas_parse_duration_ms(const char *s, uint64_t default_unit_ms, uint64_t *ou
     double v = strtod(s, &end);
     if (errno || end == s || v < 0) return FAAS_EINVAL;
     double unit;
-    if (*end == '\0') unit = (double)default_unit_ms;
-    else if (strcmp(end, "ms") == 0) unit = 1;
-    else if (strcmp(end, "s") == 0) unit = 1000;
-    else if (strcmp(end, "m") == 0) unit = 60000;
-    else if (strcmp(end, "h") == 0) unit = 3600000;
-    else return FAAS_EINVAL;
+    if (*end == '\0')
+        unit = (double)default_unit_ms;
+    else if (strcmp(end, "ms") == 0)
+        unit = 1;
+    else if (strcmp(end, "s") == 0)
+        unit = 1000;
+    else if (strcmp(end, "m") == 0)
+        unit = 60000;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600000;
+    else
+        return FAAS_EINVAL;
     double ms = v * unit;
     if (ms > 1e15) return FAAS_EINVAL;
     *out = (uint64_t)llround(ms);
@@ -57,7 +63,8 @@ void faas_fn_conf_free(struct faas_fn_conf *list)
         free(list->name);
         free(list->path);
         free(list->handler);
-        for (size_t i = 0; i < list->nenv; i++) free(list->env[i]);
+        for (size_t i = 0; i < list->nenv; i++)
+            free(list->env[i]);
         free(list->env);
         free(list);
         list = next;
@@ -149,7 +156,8 @@ out:
 
 void faas_fn_conf_append(struct faas_fn_conf **list, struct faas_fn_conf *c)
 {
-    while (*list != NULL) list = &(*list)->next;
+    while (*list != NULL)
+        list = &(*list)->next;
     *list = c;
 }
 
@@ -165,7 +173,8 @@ int faas_fn_conf_load(const char *file, struct faas_fn_conf **list, char *err, s
     while (fgets(line, sizeof line, f) != NULL) {
         lineno++;
         char *p = line;
-        while (isspace((unsigned char)*p)) p++;
+        while (isspace((unsigned char)*p))
+            p++;
         if (*p == '#' || *p == '\0') continue;
         struct faas_fn_conf *c;
         char msg[256];
@@ -219,7 +228,10 @@ void faas_bill_add(struct faas_bill_totals *t, uint64_t billed_ms, unsigned memo
     t->mb_ms += billed_ms * memory_mb;
 }
 
-double faas_gb_seconds(uint64_t mb_ms) { return (double)mb_ms / 1024000.0; }
+double faas_gb_seconds(uint64_t mb_ms)
+{
+    return (double)mb_ms / 1024000.0;
+}
 
 double faas_request_cost(const struct faas_prices *p, uint64_t invocations)
 {
@@ -235,9 +247,12 @@ double faas_compute_cost(const struct faas_prices *p, uint64_t mb_ms)
 
 int faas_reclaim_mode_parse(const char *s, enum faas_reclaim_mode *out)
 {
-    if (strcmp(s, "kill") == 0) *out = FAAS_RECLAIM_KILL;
-    else if (strcmp(s, "vanish") == 0) *out = FAAS_RECLAIM_VANISH;
-    else return FAAS_EINVAL;
+    if (strcmp(s, "kill") == 0)
+        *out = FAAS_RECLAIM_KILL;
+    else if (strcmp(s, "vanish") == 0)
+        *out = FAAS_RECLAIM_VANISH;
+    else
+        return FAAS_EINVAL;
     return 0;
 }
 
@@ -246,7 +261,10 @@ const char *faas_reclaim_mode_name(enum faas_reclaim_mode m)
     return m == FAAS_RECLAIM_VANISH ? "vanish" : "kill";
 }
 
-void faas_rng_seed(struct faas_rng *r, uint64_t seed) { r->s = seed; }
+void faas_rng_seed(struct faas_rng *r, uint64_t seed)
+{
+    r->s = seed;
+}
 
 uint64_t faas_rng_next(struct faas_rng *r)
 {
@@ -256,7 +274,10 @@ uint64_t faas_rng_next(struct faas_rng *r)
     return z ^ (z >> 31);
 }
 
-double faas_rng_unit(struct faas_rng *r) { return (double)(faas_rng_next(r) >> 11) * 0x1.0p-53; }
+double faas_rng_unit(struct faas_rng *r)
+{
+    return (double)(faas_rng_next(r) >> 11) * 0x1.0p-53;
+}
 
 uint64_t faas_lifetime_ms(struct faas_rng *r, uint64_t max_ms, double jitter)
 {
@@ -300,6 +321,40 @@ size_t faas_base64(const void *in, size_t n, char *out)
         out[o++] = '=';
     }
     out[o] = '\0';
+    return o;
+}
+
+long faas_base64_decode(const char *in, size_t n, unsigned char *out)
+{
+    while (n > 0 && in[n - 1] == '=')
+        n--;
+    if (n % 4 == 1) return FAAS_EINVAL;
+    uint32_t acc = 0;
+    int bits = 0;
+    long o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '+')
+            v = 62;
+        else if (c == '/')
+            v = 63;
+        else
+            return FAAS_EINVAL;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
     return o;
 }
 

@@ -23,8 +23,10 @@ static void httpd_drive(struct faas_httpd *h)
         if (!have || t > 0) break;
     }
     cm_trace("drive port %u: timeout %d %llu", h->port, have, (unsigned long long)t);
-    if (have) uv_timer_start(&h->timer, on_timer, (uint64_t)t, 0);
-    else uv_timer_stop(&h->timer);
+    if (have)
+        uv_timer_start(&h->timer, on_timer, (uint64_t)t, 0);
+    else
+        uv_timer_stop(&h->timer);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -60,12 +62,11 @@ int faas_httpd_start(struct faas_httpd *h, uv_loop_t *loop, const char *addr, ui
         return FAAS_EHTTP;
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    h->d = MHD_start_daemon(flags, port, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                            ccls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-                            MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, port, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, ccls, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000, MHD_OPTION_END);
     if (h->d == NULL) {
         cm_error("cannot start an HTTP server on %s:%u", addr, port);
         return FAAS_EHTTP;

@@ -33,10 +33,9 @@ struct faas_httpd {
 int faas_httpd_start(struct faas_httpd *h, uv_loop_t *loop, const char *addr, uint16_t port,
                      MHD_AccessHandlerCallback handler, void *cls,
                      MHD_RequestCompletedCallback completed, void *ccls);
-/* Runs the daemon on the next loop turn. Needed after MHD_resume_connection
- * called from outside the daemon's own MHD_run: in external-epoll mode the
- * resumption is only noticed by the next MHD_run (measured with 0.9.75, the
- * epoll descriptor does not become readable). */
+/* Runs the daemon on the next loop turn. Call it after every
+ * MHD_resume_connection: in external polling mode MHD requires an MHD_run
+ * afterwards (microhttpd.h), the epoll descriptor does not wake by itself. */
 void faas_httpd_kick(struct faas_httpd *h);
 /* Stops the daemon (MHD calls completed for every connection, suspended ones
  * included: the caller must have resumed them), closes the uv handles and

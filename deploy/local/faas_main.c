@@ -8,61 +8,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static void usage(void)
 {
-    printf("fncache-faas 0.1 - a local function platform speaking the AWS Lambda Invoke and Runtime APIs\n"
-           "-p, --port=<num>          Invoke API TCP port (default: 9001; 0 = any free port)\n"
-           "-l, --listen=<addr>       Invoke API address (default: 127.0.0.1)\n"
-           "    --port-file=<file>    write the bound Invoke API port to <file> once listening\n"
-           "    --runtime-listen=<addr>  address of the per-instance Runtime API endpoints; each\n"
-           "                          instance gets its own port (default: 127.0.0.1)\n"
-           "-F, --function=<spec>     add a function (repeatable); <spec> is\n"
-           "                            'NAME[*] PATH [memory=MB] [timeout=S] [concurrency=N]\n"
-           "                             [handler=H] [env:KEY=VALUE]...'\n"
-           "                          NAME* serves every function whose name starts with NAME,\n"
-           "                          each with its own instances. Defaults: memory=128,\n"
-           "                          timeout=3, concurrency=--fn-concurrency, handler=handler\n"
-           "-f, --config=<file>       read function specs from <file>, one per line ('#' comments)\n"
-           "-c, --concurrency=<num>   cap on live instances over all functions; beyond it a\n"
-           "                          synchronous invoke gets 429 (default: 1000)\n"
-           "    --fn-concurrency=<num>  default per-function cap (default: 0 = none)\n"
-           "    --init-timeout=<dur>  an instance must ask for its first event within this\n"
-           "                          (default: 10s)\n"
-           "    --idle=<dur>          reclaim instances idle this long (default: 10m; 0 = never)\n"
-           "    --lifetime=<dur>      reclaim instances older than this at their next idle moment\n"
-           "                          (default: 0 = unlimited)\n"
-           "    --lifetime-jitter=<f> shorten each lifetime by up to this fraction, uniformly\n"
-           "                          (default: 0.1)\n"
-           "    --random-rate=<num>   random reclamations per hour, over idle instances\n"
-           "                          (default: 0)\n"
-           "    --reclaim-mode=<mode> kill: the process is killed, peers see the connection close;\n"
-           "                          vanish: it stays frozen with its sockets open for --linger,\n"
-           "                          then is killed (default: kill)\n"
-           "    --linger=<dur>        how long a vanished instance lingers (default: 60s)\n"
-           "    --seed=<num>          seed of lifetimes and random reclamation (default: 1)\n"
-           "    --tick=<dur>          memory watch and reclamation period (default: 50ms)\n"
-           "-b, --billing=<file>     append one JSON line per invocation to <file>\n"
-           "    --granularity=<ms>    billed duration is rounded up to this (default: 1; 2020: 100)\n"
-           "    --price-request=<usd> price of one request (default: 0.0000002)\n"
-           "    --price-gbs=<usd>     price of one GB-second (default: 0.0000166667)\n"
-           "    --bill-init=<0|1>     add a cold start's init duration to its billed duration\n"
-           "                          (default: 1)\n"
-           "    --region=<name>       AWS_REGION and ARNs (default: us-east-1)\n"
-           "    --account=<id>        account id in ARNs (default: 000000000000)\n"
-           "-v, --verbose             more logging (repeat: -vv for trace)\n"
-           "-q, --quiet               errors and warnings only\n"
-           "-h, --help                print this help and exit\n"
-           "\n"
-           "Durations take ms, s, m or h suffixes (bare numbers: seconds).\n"
-           "Invoke API:  POST /2015-03-31/functions/NAME/invocations  (X-Amz-Invocation-Type:\n"
-           "             RequestResponse | Event | DryRun; X-Amz-Log-Type: Tail). Any signature.\n"
-           "Runtime API: AWS_LAMBDA_RUNTIME_API in each instance's environment.\n"
-           "Control:     GET /_faas/instances[?function=F], GET /_faas/billing,\n"
-           "             POST /_faas/reclaim?function=F[&instance=ID][&mode=kill|vanish],\n"
-           "             POST /_faas/freeze?instance=ID, POST /_faas/thaw?instance=ID\n"
-           "SIGTERM or SIGINT kills every instance and exits.\n");
+    printf(
+        "fncache-faas 0.1 - a local function platform speaking the AWS Lambda Invoke and Runtime "
+        "APIs\n"
+        "-p, --port=<num>          Invoke API TCP port (default: 9001; 0 = any free port)\n"
+        "-l, --listen=<addr>       Invoke API address (default: 127.0.0.1)\n"
+        "    --port-file=<file>    write the bound Invoke API port to <file> once listening\n"
+        "    --runtime-listen=<addr>  address of the per-instance Runtime API endpoints; each\n"
+        "                          instance gets its own port (default: 127.0.0.1)\n"
+        "-F, --function=<spec>     add a function (repeatable); <spec> is\n"
+        "                            'NAME[*] PATH [memory=MB] [timeout=S] [concurrency=N]\n"
+        "                             [handler=H] [env:KEY=VALUE]...'\n"
+        "                          NAME* serves every function whose name starts with NAME,\n"
+        "                          each with its own instances. Defaults: memory=128,\n"
+        "                          timeout=3, concurrency=--fn-concurrency, handler=handler\n"
+        "-f, --config=<file>       read function specs from <file>, one per line ('#' comments)\n"
+        "-c, --concurrency=<num>   cap on live instances over all functions; beyond it a\n"
+        "                          synchronous invoke gets 429 (default: 1000)\n"
+        "    --fn-concurrency=<num>  default per-function cap (default: 0 = none)\n"
+        "    --init-timeout=<dur>  an instance must ask for its first event within this\n"
+        "                          (default: 10s)\n"
+        "    --idle=<dur>          reclaim instances idle this long (default: 10m; 0 = never)\n"
+        "    --lifetime=<dur>      reclaim instances older than this at their next idle moment\n"
+        "                          (default: 0 = unlimited)\n"
+        "    --lifetime-jitter=<f> shorten each lifetime by up to this fraction, uniformly\n"
+        "                          (default: 0.1)\n"
+        "    --random-rate=<num>   random reclamations per hour, over idle instances\n"
+        "                          (default: 0)\n"
+        "    --reclaim-mode=<mode> kill: the process is killed, peers see the connection close;\n"
+        "                          vanish: it stays frozen with its sockets open for --linger,\n"
+        "                          then is killed (default: kill)\n"
+        "    --linger=<dur>        how long a vanished instance lingers (default: 60s)\n"
+        "    --seed=<num>          seed of lifetimes and random reclamation (default: 1)\n"
+        "    --tick=<dur>          memory watch and reclamation period (default: 50ms)\n"
+        "-b, --billing=<file>     append one JSON line per invocation to <file>\n"
+        "    --granularity=<ms>    billed duration is rounded up to this (default: 1; 2020: 100)\n"
+        "    --price-request=<usd> price of one request (default: 0.0000002)\n"
+        "    --price-gbs=<usd>     price of one GB-second (default: 0.0000166667)\n"
+        "    --bill-init=<0|1>     add a cold start's init duration to its billed duration\n"
+        "                          (default: 1)\n"
+        "    --region=<name>       AWS_REGION and ARNs (default: us-east-1)\n"
+        "    --account=<id>        account id in ARNs (default: 000000000000)\n"
+        "-v, --verbose             more logging (repeat: -vv for trace)\n"
+        "-q, --quiet               errors and warnings only\n"
+        "-h, --help                print this help and exit\n"
+        "\n"
+        "Durations take ms, s, m or h suffixes (bare numbers: seconds).\n"
+        "Invoke API:  POST /2015-03-31/functions/NAME/invocations  (X-Amz-Invocation-Type:\n"
+        "             RequestResponse | Event | DryRun; X-Amz-Log-Type: Tail). Any signature.\n"
+        "Runtime API: AWS_LAMBDA_RUNTIME_API in each instance's environment.\n"
+        "Control:     GET /_faas/instances[?function=F], GET /_faas/billing,\n"
+        "             POST /_faas/reclaim?function=F[&instance=ID][&mode=kill|vanish],\n"
+        "             POST /_faas/freeze?instance=ID, POST /_faas/thaw?instance=ID\n"
+        "SIGTERM or SIGINT kills every instance and exits.\n");
 }
 
 enum {
@@ -103,7 +106,8 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "--exec-instance") == 0) return faas_exec_shim(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "--exec-instance") == 0)
+        return faas_exec_shim(argc - 2, argv + 2);
 
     static const struct option longopts[] = {
         {"port", required_argument, NULL, 'p'},
@@ -189,16 +193,19 @@ int main(int argc, char **argv)
             o.fn_concurrency = (unsigned)d;
             break;
         case OPT_INIT_TIMEOUT:
-            if (faas_parse_duration_ms(optarg, 1000, &o.init_timeout_ms)) return bad("--init-timeout", optarg);
+            if (faas_parse_duration_ms(optarg, 1000, &o.init_timeout_ms))
+                return bad("--init-timeout", optarg);
             break;
         case OPT_IDLE:
             if (faas_parse_duration_ms(optarg, 1000, &o.idle_ms)) return bad("--idle", optarg);
             break;
         case OPT_LIFETIME:
-            if (faas_parse_duration_ms(optarg, 1000, &o.lifetime_ms)) return bad("--lifetime", optarg);
+            if (faas_parse_duration_ms(optarg, 1000, &o.lifetime_ms))
+                return bad("--lifetime", optarg);
             break;
         case OPT_JITTER:
-            if (parse_num(optarg, 0, 1, &o.lifetime_jitter)) return bad("--lifetime-jitter", optarg);
+            if (parse_num(optarg, 0, 1, &o.lifetime_jitter))
+                return bad("--lifetime-jitter", optarg);
             break;
         case OPT_RANDOM:
             if (parse_num(optarg, 0, 1e9, &o.random_per_hour)) return bad("--random-rate", optarg);
@@ -214,7 +221,8 @@ int main(int argc, char **argv)
             o.seed = strtoull(optarg, NULL, 10);
             break;
         case OPT_TICK:
-            if (faas_parse_duration_ms(optarg, 1000, &o.tick_ms) || o.tick_ms == 0) return bad("--tick", optarg);
+            if (faas_parse_duration_ms(optarg, 1000, &o.tick_ms) || o.tick_ms == 0)
+                return bad("--tick", optarg);
             break;
         case 'b': o.billing_file = optarg; break;
         case OPT_GRAN:
@@ -222,10 +230,12 @@ int main(int argc, char **argv)
             o.prices.granularity_ms = (unsigned)d;
             break;
         case OPT_PRICE_REQ:
-            if (parse_num(optarg, 0, 1e6, &o.prices.per_request)) return bad("--price-request", optarg);
+            if (parse_num(optarg, 0, 1e6, &o.prices.per_request))
+                return bad("--price-request", optarg);
             break;
         case OPT_PRICE_GBS:
-            if (parse_num(optarg, 0, 1e6, &o.prices.per_gb_second)) return bad("--price-gbs", optarg);
+            if (parse_num(optarg, 0, 1e6, &o.prices.per_gb_second))
+                return bad("--price-gbs", optarg);
             break;
         case OPT_BILL_INIT:
             if (parse_num(optarg, 0, 1, &d)) return bad("--bill-init", optarg);
@@ -237,7 +247,10 @@ int main(int argc, char **argv)
             if (verbose < CM_LOG_TRACE) verbose++;
             break;
         case 'q': verbose = CM_LOG_WARN; break;
-        case 'h': usage(); faas_fn_conf_free(o.functions); return 0;
+        case 'h':
+            usage();
+            faas_fn_conf_free(o.functions);
+            return 0;
         default: fprintf(stderr, "fncache-faas: see --help\n"); return 2;
         }
     }
@@ -247,6 +260,14 @@ int main(int argc, char **argv)
     }
     cm_log_init("fncache-faas", (enum cm_log_level)verbose);
     if (o.functions == NULL) cm_warn("no function configured (-F): every invoke will get 404");
+    /* Each instance holds a few descriptors here (its Runtime API daemon's
+     * socket, epoll and eventfd, two pipes, a connection): lift the soft
+     * limit to the hard one. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
@@ -256,8 +277,16 @@ int main(int argc, char **argv)
     self[n] = '\0';
     o.self_exe = self;
     for (struct faas_fn_conf *fc = o.functions; fc != NULL; fc = fc->next) {
+        /* Instances run in their executable's directory (LAMBDA_TASK_ROOT):
+         * make relative paths absolute first. */
+        char *abs = realpath(fc->path, NULL);
+        if (abs != NULL) {
+            free(fc->path);
+            fc->path = abs;
+        }
         if (access(fc->path, X_OK) != 0)
-            cm_warn("function %s%s: %s is not executable", fc->name, fc->prefix ? "*" : "", fc->path);
+            cm_warn("function %s%s: %s is not executable", fc->name, fc->prefix ? "*" : "",
+                    fc->path);
         cm_info("function %s%s -> %s (memory %u MB, timeout %u s)", fc->name, fc->prefix ? "*" : "",
                 fc->path, fc->memory_mb, fc->timeout_s);
     }

@@ -41,12 +41,12 @@
 #define EVENT_QUEUE_MAX 100000
 
 /* Instance states; one list feeds the enum and the names in /_faas. */
-#define INST_STATES(X)                                                  \
-    X(INST_INIT, "init")         /* spawned, has not asked /next yet */ \
-    X(INST_BUSY, "busy")         /* running an invocation */            \
-    X(INST_ANSWERED, "answered") /* answered, /next not asked yet */    \
-    X(INST_IDLE, "idle")         /* parked on /next, frozen */          \
-    X(INST_VANISHED, "vanished") /* reclaimed silently, frozen */       \
+#define INST_STATES(X)                                                                             \
+    X(INST_INIT, "init")         /* spawned, has not asked /next yet */                            \
+    X(INST_BUSY, "busy")         /* running an invocation */                                       \
+    X(INST_ANSWERED, "answered") /* answered, /next not asked yet */                               \
+    X(INST_IDLE, "idle")         /* parked on /next, frozen */                                     \
+    X(INST_VANISHED, "vanished") /* reclaimed silently, frozen */                                  \
     X(INST_DEAD, "dead")         /* killed or exited, being torn down */
 
 enum inst_state {
@@ -61,7 +61,15 @@ static const char *const inst_state_names[] = {
 };
 
 enum inv_type { INV_SYNC, INV_EVENT };
-enum req_kind { REQ_INVOKE, REQ_CONTROL, REQ_NEXT, REQ_RESPONSE, REQ_ERROR, REQ_INIT_ERROR, REQ_OTHER };
+enum req_kind {
+    REQ_INVOKE,
+    REQ_CONTROL,
+    REQ_NEXT,
+    REQ_RESPONSE,
+    REQ_ERROR,
+    REQ_INIT_ERROR,
+    REQ_OTHER
+};
 
 struct faas_platform;
 struct faas_fn;
@@ -80,9 +88,10 @@ struct req {
     size_t len, cap, limit;
     int too_large;
     unsigned long long declared; /* Content-Length, if given */
-    int started;   /* handler saw the end of the body once */
-    int suspended; /* MHD_suspend_connection in effect */
-    struct MHD_Response *reply; /* prepared reply, queued on the next call */
+    int started;                 /* handler saw the end of the body once */
+    int suspended;               /* MHD_suspend_connection in effect */
+    struct req *sprev, *snext;   /* in pf->parked while suspended */
+    struct MHD_Response *reply;  /* prepared reply, queued on the next call */
     unsigned status;
     struct faas_inv *inv; /* invoke: the invocation this caller waits for */
     char path_id[64];     /* runtime posts: the request id in the path */
@@ -95,11 +104,12 @@ struct faas_inv {
     int tail;
     struct faas_fn *fn;
     struct faas_inst *inst;
-    struct req *caller; /* NULL for Event, or once the caller is gone */
-    char *payload;      /* owned until handed to the /next reply */
+    struct req *caller;   /* NULL for Event, or once the caller is gone */
+    char *payload;        /* owned until handed to the /next reply */
+    char *client_context; /* decoded X-Amz-Client-Context, or NULL */
     size_t len;
     uint64_t enq_ns, start_ns;
-    uint64_t log_mark; /* instance log offset at dispatch */
+    uint64_t log_mark;     /* instance log offset at dispatch */
     struct faas_inv *next; /* queue link */
 };
 
@@ -122,7 +132,7 @@ struct faas_inst {
     int oom;
     char *init_error; /* body posted to /init/error */
     uint64_t spawn_ns, ready_ns, last_used_ns, idle_since_ns;
-    uint64_t life_end_ns;  /* 0 = unlimited */
+    uint64_t life_end_ns; /* 0 = unlimited */
     uint64_t vanish_kill_ns;
     uint64_t invocations;
     uint64_t rss_kb, max_rss_kb;
@@ -158,9 +168,10 @@ struct faas_platform {
     struct faas_fn *fns;
     unsigned live;
     uint64_t inst_seq;
-    struct faas_rng rng;    /* seeded: lifetimes and random reclamation */
-    struct faas_rng idrng;  /* request ids */
+    struct faas_rng rng;   /* seeded: lifetimes and random reclamation */
+    struct faas_rng idrng; /* request ids */
     uint64_t next_random_ns;
+    struct req *parked; /* every suspended connection, of every daemon */
     struct faas_bill_totals bill;
     FILE *billing;
     int stopping;
@@ -189,8 +200,10 @@ static struct MHD_Response *resp_buf(char *buf, size_t len)
 {
     /* Takes buf (malloc'd) or copies nothing when len is 0. */
     struct MHD_Response *r;
-    if (buf == NULL) r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    else r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (buf == NULL)
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    else
+        r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
     return r;
 }
 
@@ -204,9 +217,10 @@ static struct MHD_Response *resp_json(cJSON *j)
 }
 
 /* A service error as AWS sends it: x-amzn-ErrorType and {"Type","message"}. */
-static struct MHD_Response *service_error(const char *etype, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static struct MHD_Response *service_error(const char *etype, const char *reason, const char *fmt, ...)
+static struct MHD_Response *service_error(const char *etype, const char *reason, const char *fmt,
+                                          ...) __attribute__((format(printf, 3, 4)));
+static struct MHD_Response *service_error(const char *etype, const char *reason, const char *fmt,
+                                          ...)
 {
     char msg[512];
     va_list ap;
@@ -239,8 +253,28 @@ static void req_reply(struct req *r, unsigned status, struct MHD_Response *resp)
     r->status = status;
     if (r->suspended) {
         r->suspended = 0;
+        if (r->sprev != NULL)
+            r->sprev->snext = r->snext;
+        else
+            r->pf->parked = r->snext;
+        if (r->snext != NULL) r->snext->sprev = r->sprev;
+        r->sprev = r->snext = NULL;
         MHD_resume_connection(r->conn);
         faas_httpd_kick(r->httpd);
+    }
+}
+
+/* Answers every connection still parked on daemon h, so that h can be
+ * stopped (MHD refuses to stop a daemon with suspended connections). */
+static void resume_all(struct faas_platform *pf, struct faas_httpd *h)
+{
+    for (struct req *r = pf->parked, *next; r != NULL; r = next) {
+        next = r->snext;
+        if (r->httpd != h) continue;
+        if (r->inv != NULL) r->inv->caller = NULL;
+        if (r->inst != NULL && r->inst->next_req == r) r->inst->next_req = NULL;
+        r->inv = NULL;
+        req_reply(r, 500, runtime_error("ServiceException", "shutting down"));
     }
 }
 
@@ -258,7 +292,8 @@ static void sig_group(struct faas_inst *in, int sig)
 
 static void log_append(struct faas_inst *in, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) in->log[(in->log_total + i) % LOG_RING] = p[i];
+    for (size_t i = 0; i < n; i++)
+        in->log[(in->log_total + i) % LOG_RING] = p[i];
     in->log_total += n;
 }
 
@@ -288,8 +323,8 @@ static void on_output(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     struct faas_inst *in = s->data;
     if (n > 0) {
         log_append(in, b->base, (size_t)n);
-        cm_debug("[%s %s] %.*s", in->fn->name, in->id, (int)(n > 0 && b->base[n - 1] == '\n' ? n - 1 : n),
-                 b->base);
+        cm_debug("[%s %s] %.*s", in->fn->name, in->id,
+                 (int)(n > 0 && b->base[n - 1] == '\n' ? n - 1 : n), b->base);
     } else if (n < 0) {
         uv_read_stop(s);
     }
@@ -309,7 +344,8 @@ static char *tail_b64(struct faas_inv *inv, double dur_ms, uint64_t billed, cons
         drain_fd(in, &in->err);
         uint64_t from = inv->log_mark;
         if (in->log_total - from > LOG_RING) from = in->log_total - LOG_RING;
-        for (uint64_t i = from; i < in->log_total; i++) text[n++] = in->log[i % LOG_RING];
+        for (uint64_t i = from; i < in->log_total; i++)
+            text[n++] = in->log[i % LOG_RING];
     }
     n += (size_t)sprintf(text + n, "END RequestId: %s\n", inv->id);
     n += (size_t)sprintf(text + n,
@@ -345,7 +381,10 @@ static uint64_t read_rss_kb(struct faas_platform *pf, pid_t pid)
 
 /* ---- billing and completion -------------------------------------------- */
 
-static int is_live(enum inst_state s) { return s <= INST_IDLE; }
+static int is_live(enum inst_state s)
+{
+    return s <= INST_IDLE;
+}
 
 /* The only place an instance changes state: keeps the counters in step. */
 static void inst_set_state(struct faas_inst *in, enum inst_state s)
@@ -393,7 +432,8 @@ static void inv_complete(struct faas_inv *inv, char *body, size_t len, const cha
     uint64_t init_ns = 0;
     if (in != NULL && cold) init_ns = (in->ready_ns ? in->ready_ns : now) - in->spawn_ns;
     uint64_t dur_ns = inv->start_ns ? now - inv->start_ns : 0;
-    uint64_t billed = faas_billed_ms(dur_ns + (o->bill_init ? init_ns : 0), o->prices.granularity_ms);
+    uint64_t billed =
+        faas_billed_ms(dur_ns + (o->bill_init ? init_ns : 0), o->prices.granularity_ms);
     unsigned mb = fn->conf->memory_mb;
     faas_bill_add(&fn->bill, billed, mb, cold, func_error != NULL);
     faas_bill_add(&pf->bill, billed, mb, cold, func_error != NULL);
@@ -411,10 +451,12 @@ static void inv_complete(struct faas_inv *inv, char *body, size_t len, const cha
         cJSON_AddNumberToObject(j, "duration_ms", dur_ms);
         cJSON_AddNumberToObject(j, "billed_ms", (double)billed);
         cJSON_AddNumberToObject(j, "memory_mb", mb);
-        cJSON_AddNumberToObject(j, "max_memory_mb", in ? (double)((in->max_rss_kb + 1023) / 1024) : 0);
+        cJSON_AddNumberToObject(j, "max_memory_mb",
+                                in ? (double)((in->max_rss_kb + 1023) / 1024) : 0);
         cJSON_AddNumberToObject(j, "gb_seconds", faas_gb_seconds(billed * mb));
-        cJSON_AddNumberToObject(j, "cost_usd", faas_request_cost(&o->prices, 1) +
-                                                   faas_compute_cost(&o->prices, billed * mb));
+        cJSON_AddNumberToObject(j, "cost_usd",
+                                faas_request_cost(&o->prices, 1) +
+                                    faas_compute_cost(&o->prices, billed * mb));
         cJSON_AddStringToObject(j, "status", status);
         char *line = cJSON_PrintUnformatted(j);
         cJSON_Delete(j);
@@ -448,6 +490,7 @@ static void inv_complete(struct faas_inv *inv, char *body, size_t len, const cha
         uv_timer_stop(&in->timer);
     }
     free(inv->payload);
+    free(inv->client_context);
     free(inv);
 }
 
@@ -470,12 +513,14 @@ static void inv_fail(struct faas_inv *inv, const char *type, const char *fmt, ..
 static void inv_abort(struct faas_inv *inv)
 {
     if (inv->caller != NULL) {
-        struct MHD_Response *resp = service_error("ServiceException", NULL, "fncache-faas is shutting down");
+        struct MHD_Response *resp =
+            service_error("ServiceException", NULL, "fncache-faas is shutting down");
         MHD_add_response_header(resp, "x-amzn-RequestId", inv->id);
         inv->caller->inv = NULL;
         req_reply(inv->caller, 500, resp);
     }
     free(inv->payload);
+    free(inv->client_context);
     free(inv);
 }
 
@@ -502,9 +547,11 @@ static void inst_dispatch(struct faas_inst *in, struct faas_inv *inv)
     uv_timer_start(&in->timer, on_deadline, (uint64_t)fn->conf->timeout_s * 1000, 0);
 
     char deadline[32], trace[128];
-    snprintf(deadline, sizeof deadline, "%" PRIu64, cm_wall_ms() + (uint64_t)fn->conf->timeout_s * 1000);
+    snprintf(deadline, sizeof deadline, "%" PRIu64,
+             cm_wall_ms() + (uint64_t)fn->conf->timeout_s * 1000);
     uint64_t a = faas_rng_next(&fn->pf->idrng), b = faas_rng_next(&fn->pf->idrng);
-    snprintf(trace, sizeof trace, "Root=1-%08" PRIx64 "-%016" PRIx64 "%08" PRIx64 ";Parent=%016" PRIx64 ";Sampled=0",
+    snprintf(trace, sizeof trace,
+             "Root=1-%08" PRIx64 "-%016" PRIx64 "%08" PRIx64 ";Parent=%016" PRIx64 ";Sampled=0",
              (uint64_t)(cm_wall_ms() / 1000), a, b >> 32, b);
     (void)o;
     struct MHD_Response *resp = resp_buf(inv->payload, inv->len);
@@ -514,6 +561,8 @@ static void inst_dispatch(struct faas_inst *in, struct faas_inv *inv)
     MHD_add_response_header(resp, "Lambda-Runtime-Deadline-Ms", deadline);
     MHD_add_response_header(resp, "Lambda-Runtime-Invoked-Function-Arn", fn->arn);
     MHD_add_response_header(resp, "Lambda-Runtime-Trace-Id", trace);
+    if (inv->client_context != NULL)
+        MHD_add_response_header(resp, "Lambda-Runtime-Client-Context", inv->client_context);
     struct req *r = in->next_req;
     in->next_req = NULL;
     req_reply(r, 200, resp);
@@ -543,8 +592,8 @@ static void inst_reclaim(struct faas_inst *in, enum faas_reclaim_mode mode, cons
         return;
     }
     if (in->inv != NULL)
-        inv_fail(in->inv, "Runtime.ExitError", "RequestId: %s Error: Runtime exited with error: signal: killed",
-                 in->inv->id);
+        inv_fail(in->inv, "Runtime.ExitError",
+                 "RequestId: %s Error: Runtime exited with error: signal: killed", in->inv->id);
     inst_set_state(in, INST_VANISHED);
     if (!in->frozen) {
         sig_group(in, SIGSTOP);
@@ -591,6 +640,7 @@ static void inst_teardown(struct faas_inst *in)
         in->next_req = NULL;
         req_reply(r, 500, runtime_error("Runtime.Exited", "the instance is gone"));
     }
+    resume_all(in->fn->pf, &in->rt);
     in->open = 5;
     uv_close((uv_handle_t *)&in->proc, on_inst_handle_closed);
     uv_close((uv_handle_t *)&in->out, on_inst_handle_closed);
@@ -620,11 +670,13 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
             in->init_error = NULL;
             inv_complete(inv, b, strlen(b), "Unhandled", "Runtime.InitError");
         } else if (sig != 0) {
-            inv_fail(inv, "Runtime.ExitError", "RequestId: %s Error: Runtime exited with error: signal: %s",
-                     inv->id, sig == SIGKILL ? "killed" : strsignal(sig));
+            inv_fail(inv, "Runtime.ExitError",
+                     "RequestId: %s Error: Runtime exited with error: signal: %s", inv->id,
+                     sig == SIGKILL ? "killed" : strsignal(sig));
         } else {
-            inv_fail(inv, "Runtime.ExitError", "RequestId: %s Error: Runtime exited with error: exit status %d",
-                     inv->id, (int)status);
+            inv_fail(inv, "Runtime.ExitError",
+                     "RequestId: %s Error: Runtime exited with error: exit status %d", inv->id,
+                     (int)status);
         }
     }
     inst_teardown(in);
@@ -639,8 +691,9 @@ static void on_deadline(uv_timer_t *t)
         cm_warn("%s %s: init did not finish within %" PRIu64 " ms", in->fn->name, in->id,
                 in->fn->pf->o->init_timeout_ms);
         if (inv != NULL)
-            inv_fail(inv, "Sandbox.Timedout", "RequestId: %s Error: Init timed out after %.2f seconds",
-                     inv->id, (double)in->fn->pf->o->init_timeout_ms / 1000.0);
+            inv_fail(inv, "Sandbox.Timedout",
+                     "RequestId: %s Error: Init timed out after %.2f seconds", inv->id,
+                     (double)in->fn->pf->o->init_timeout_ms / 1000.0);
         inst_kill(in, "init timeout");
     } else if (in->state == INST_BUSY && inv != NULL) {
         inv_fail(inv, "Sandbox.Timedout", "RequestId: %s Error: Task timed out after %u.00 seconds",
@@ -659,9 +712,12 @@ static char *task_root(const char *path)
     char *d = strdup(path);
     if (d == NULL) return NULL;
     char *slash = strrchr(d, '/');
-    if (slash == NULL) strcpy(d, ".");
-    else if (slash == d) d[1] = '\0';
-    else *slash = '\0';
+    if (slash == NULL)
+        strcpy(d, ".");
+    else if (slash == d)
+        d[1] = '\0';
+    else
+        *slash = '\0';
     return d;
 }
 
@@ -679,8 +735,8 @@ static int inst_spawn(struct faas_fn *fn, struct faas_inv *inv)
     in->pf = pf;
     in->fn = fn;
     snprintf(in->id, sizeof in->id, "i-%06" PRIu64, ++pf->inst_seq);
-    if (faas_httpd_start(&in->rt, pf->loop, o->runtime_listen, 0, (MHD_AccessHandlerCallback)rt_handler,
-                         in, on_completed, pf) != 0) {
+    if (faas_httpd_start(&in->rt, pf->loop, o->runtime_listen, 0,
+                         (MHD_AccessHandlerCallback)rt_handler, in, on_completed, pf) != 0) {
         free(in);
         if (inv) inv_fail(inv, "Runtime.Unknown", "cannot start the Runtime API endpoint");
         return FAAS_EHTTP;
@@ -704,8 +760,8 @@ static int inst_spawn(struct faas_fn *fn, struct faas_inv *inv)
     snprintf(ev[ne++], 512, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%u", conf->memory_mb);
     snprintf(ev[ne++], 512, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST");
     snprintf(ev[ne++], 512, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fn->name);
-    snprintf(ev[ne++], 512, "AWS_LAMBDA_LOG_STREAM_NAME=%04d/%02d/%02d/[$LATEST]%016" PRIx64, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, faas_rng_next(&pf->idrng));
+    snprintf(ev[ne++], 512, "AWS_LAMBDA_LOG_STREAM_NAME=%04d/%02d/%02d/[$LATEST]%016" PRIx64,
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, faas_rng_next(&pf->idrng));
     snprintf(ev[ne++], 512, "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
     snprintf(ev[ne++], 512, "AWS_REGION=%s", o->region);
     snprintf(ev[ne++], 512, "AWS_DEFAULT_REGION=%s", o->region);
@@ -717,8 +773,10 @@ static int inst_spawn(struct faas_fn *fn, struct faas_inv *inv)
     snprintf(ev[ne++], 512, "PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin");
     snprintf(ev[ne++], 512, "FNCACHE_FAAS_INSTANCE_ID=%s", in->id);
     size_t k = 0;
-    for (; k < ne; k++) env[k] = ev[k];
-    for (size_t i = 0; i < conf->nenv && i < 64; i++) env[k++] = conf->env[i];
+    for (; k < ne; k++)
+        env[k] = ev[k];
+    for (size_t i = 0; i < conf->nenv && i < 64; i++)
+        env[k++] = conf->env[i];
     env[k] = NULL;
 
     char ppid[24];
@@ -751,7 +809,9 @@ static int inst_spawn(struct faas_fn *fn, struct faas_inv *inv)
         cm_error("%s: cannot start %s: %s", fn->name, conf->path, uv_strerror(rc));
         in->exited = 1;
         inst_set_state(in, INST_DEAD);
-        if (inv) inv_fail(inv, "Runtime.InvalidEntrypoint", "cannot start %s: %s", conf->path, uv_strerror(rc));
+        if (inv)
+            inv_fail(inv, "Runtime.InvalidEntrypoint", "cannot start %s: %s", conf->path,
+                     uv_strerror(rc));
         inst_teardown(in);
         return FAAS_ESPAWN;
     }
@@ -798,8 +858,10 @@ static struct faas_fn *fn_get(struct faas_platform *pf, const char *name)
 static void fn_enqueue(struct faas_fn *fn, struct faas_inv *inv)
 {
     inv->next = NULL;
-    if (fn->qtail) fn->qtail->next = inv;
-    else fn->qhead = inv;
+    if (fn->qtail)
+        fn->qtail->next = inv;
+    else
+        fn->qhead = inv;
     fn->qtail = inv;
     fn->qlen++;
 }
@@ -820,7 +882,8 @@ static struct faas_inv *fn_dequeue(struct faas_fn *fn)
 static void fn_pump(struct faas_fn *fn)
 {
     if (fn->pf->stopping) return;
-    while (fn->qlen > fn->answered && caps_reason(fn) == NULL) inst_spawn(fn, fn_dequeue(fn));
+    while (fn->qlen > fn->answered && caps_reason(fn) == NULL)
+        inst_spawn(fn, fn_dequeue(fn));
 }
 
 /* Routes a new invocation. Returns NULL, or the throttle reason (the
@@ -860,14 +923,18 @@ static void rt_next(struct faas_inst *in, struct req *r)
 {
     struct faas_fn *fn = in->fn;
     const struct faas_options *o = fn->pf->o;
-    if (in->state == INST_VANISHED) return; /* park forever: it is frozen */
+    if (in->state == INST_VANISHED) { /* park until killed: it is frozen */
+        if (in->next_req == NULL) in->next_req = r;
+        return;
+    }
     if (in->state == INST_DEAD) {
         req_reply(r, 500, runtime_error("Runtime.Exited", "the instance is being shut down"));
         return;
     }
     if (in->state == INST_BUSY || in->next_req != NULL) {
-        req_reply(r, 403, runtime_error("InvalidStateTransition",
-                                        "next invocation requested before the current one was answered"));
+        req_reply(r, 403,
+                  runtime_error("InvalidStateTransition",
+                                "next invocation requested before the current one was answered"));
         return;
     }
     uint64_t now = cm_now_ns();
@@ -878,7 +945,8 @@ static void rt_next(struct faas_inst *in, struct req *r)
         uv_timer_stop(&in->timer);
         inv = in->inv;
         in->inv = NULL;
-        cm_debug("%s %s: ready after %.3f ms", fn->name, in->id, (double)(now - in->spawn_ns) / 1e6);
+        cm_debug("%s %s: ready after %.3f ms", fn->name, in->id,
+                 (double)(now - in->spawn_ns) / 1e6);
     }
     if (inv == NULL) inv = fn_dequeue(fn);
     if (inv != NULL) {
@@ -922,7 +990,9 @@ static void rt_post(struct faas_inst *in, struct req *r)
     struct faas_inv *inv = in->inv;
     inst_set_state(in, INST_ANSWERED);
     if (r->too_large) {
-        req_reply(r, 413, runtime_error("RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291456 bytes)."));
+        req_reply(r, 413,
+                  runtime_error("RequestEntityTooLarge",
+                                "Exceeded maximum allowed payload size (6291456 bytes)."));
         inv_fail(inv, "Function.ResponseSizeTooLarge",
                  "Response payload size exceeded maximum allowed payload size (6291456 bytes).");
         return;
@@ -998,7 +1068,8 @@ static void req_absorb(struct req *r, const char *data, size_t *size)
     }
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + n + 1) cap *= 2;
+        while (cap < r->len + n + 1)
+            cap *= 2;
         char *b = realloc(r->body, cap);
         if (b == NULL) {
             r->too_large = 1;
@@ -1024,6 +1095,10 @@ static int req_finish(struct req *r)
     }
     if (!r->suspended) {
         r->suspended = 1;
+        r->sprev = NULL;
+        r->snext = r->pf->parked;
+        if (r->snext != NULL) r->snext->sprev = r;
+        r->pf->parked = r;
         MHD_suspend_connection(r->conn);
     }
     return MHD_YES;
@@ -1068,6 +1143,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     struct req *r = *con_cls;
     if (r == NULL) return;
+    if (r->suspended) { /* not expected: MHD completes resumed connections only */
+        if (r->sprev != NULL)
+            r->sprev->snext = r->snext;
+        else
+            r->pf->parked = r->snext;
+        if (r->snext != NULL) r->snext->sprev = r->sprev;
+    }
     if (r->inv != NULL) r->inv->caller = NULL;
     if (r->inst != NULL && r->inst->next_req == r) r->inst->next_req = NULL;
     if (r->reply != NULL) MHD_destroy_response(r->reply);
@@ -1129,8 +1211,9 @@ static void control(struct faas_platform *pf, struct req *r, const char *url)
                 cJSON_AddNumberToObject(e, "max_rss_kb", (double)in->max_rss_kb);
                 cJSON_AddNumberToObject(e, "memory_mb", fn->conf->memory_mb);
                 cJSON_AddNumberToObject(e, "age_ms", (double)(now - in->spawn_ns) / 1e6);
-                cJSON_AddNumberToObject(e, "idle_ms",
-                                        in->state == INST_IDLE ? (double)(now - in->idle_since_ns) / 1e6 : 0);
+                cJSON_AddNumberToObject(
+                    e, "idle_ms",
+                    in->state == INST_IDLE ? (double)(now - in->idle_since_ns) / 1e6 : 0);
                 cJSON_AddNumberToObject(e, "invocations", (double)in->invocations);
                 cJSON_AddStringToObject(e, "runtime_api", api);
                 cJSON_AddItemToArray(arr, e);
@@ -1180,7 +1263,8 @@ static void control(struct faas_platform *pf, struct req *r, const char *url)
         }
     } else {
         status = 404;
-        cJSON_AddStringToObject(j, "error", "unknown control path (instances, billing, reclaim, freeze, thaw)");
+        cJSON_AddStringToObject(j, "error",
+                                "unknown control path (instances, billing, reclaim, freeze, thaw)");
     }
     req_reply(r, status, resp_json(j));
 }
@@ -1220,10 +1304,15 @@ static int invoke_route(const char *url, char *name, size_t len)
 static int type_of(const char *t, enum inv_type *out, int *dry)
 {
     *dry = 0;
-    if (t == NULL || strcmp(t, "RequestResponse") == 0) *out = INV_SYNC;
-    else if (strcmp(t, "Event") == 0) *out = INV_EVENT;
-    else if (strcmp(t, "DryRun") == 0) { *out = INV_SYNC; *dry = 1; }
-    else return -1;
+    if (t == NULL || strcmp(t, "RequestResponse") == 0)
+        *out = INV_SYNC;
+    else if (strcmp(t, "Event") == 0)
+        *out = INV_EVENT;
+    else if (strcmp(t, "DryRun") == 0) {
+        *out = INV_SYNC;
+        *dry = 1;
+    } else
+        return -1;
     return 0;
 }
 
@@ -1236,20 +1325,24 @@ static void invoke_begin(struct faas_platform *pf, struct req *r, const char *ur
     int dry;
     int rc = invoke_route(url, name, sizeof name);
     if (rc == -2) {
-        reply_service(r, 400, service_error("ValidationException", NULL, "invalid function name in %s", url));
+        reply_service(
+            r, 400, service_error("ValidationException", NULL, "invalid function name in %s", url));
         return;
     }
     if (type_of(hdr(r->conn, "X-Amz-Invocation-Type"), &type, &dry) != 0) {
-        reply_service(r, 400, service_error("InvalidParameterValueException", NULL,
-                                            "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun"));
+        reply_service(
+            r, 400,
+            service_error("InvalidParameterValueException", NULL,
+                          "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun"));
         return;
     }
     r->limit = type == INV_EVENT ? EVENT_LIMIT : SYNC_LIMIT;
     struct faas_fn *fn = fn_get(pf, name);
     if (fn == NULL) {
-        reply_service(r, 404, service_error("ResourceNotFoundException", NULL,
-                                            "Function not found: arn:aws:lambda:%s:%s:function:%s",
-                                            pf->o->region, pf->o->account, name));
+        reply_service(r, 404,
+                      service_error("ResourceNotFoundException", NULL,
+                                    "Function not found: arn:aws:lambda:%s:%s:function:%s",
+                                    pf->o->region, pf->o->account, name));
         return;
     }
     const char *cl = hdr(r->conn, "Content-Length");
@@ -1261,9 +1354,12 @@ static void invoke_begin(struct faas_platform *pf, struct req *r, const char *ur
             return;
         }
         if (n > r->limit) { /* Expect: 100-continue: answer now, never read it */
-            reply_service(r, 413, service_error("RequestTooLargeException", NULL,
-                                                "%llu byte payload is too large for the %s invocation type (limit %zu bytes)",
-                                                n, type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
+            reply_service(
+                r, 413,
+                service_error(
+                    "RequestTooLargeException", NULL,
+                    "%llu byte payload is too large for the %s invocation type (limit %zu bytes)",
+                    n, type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
             return;
         }
         if (n > 0) {
@@ -1282,17 +1378,23 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
     type_of(hdr(r->conn, "X-Amz-Invocation-Type"), &type, &dry);
     struct faas_fn *fn = fn_get(pf, name);
     if (r->too_large || fn == NULL) {
-        reply_service(r, 413, service_error("RequestTooLargeException", NULL,
-                                            "%llu byte payload is too large for the %s invocation type (limit %zu bytes)",
-                                            r->declared, type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
+        reply_service(
+            r, 413,
+            service_error(
+                "RequestTooLargeException", NULL,
+                "%llu byte payload is too large for the %s invocation type (limit %zu bytes)",
+                r->declared, type == INV_EVENT ? "Event" : "RequestResponse", r->limit));
         return;
     }
     if (r->len > 0) {
         cJSON *j = cJSON_ParseWithLength(r->body, r->len);
         if (j == NULL) {
-            reply_service(r, 400, service_error("InvalidRequestContentException", NULL,
-                                                "Could not parse request body into json: Unexpected character at offset %zu",
-                                                (size_t)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - r->body : 0)));
+            reply_service(
+                r, 400,
+                service_error(
+                    "InvalidRequestContentException", NULL,
+                    "Could not parse request body into json: Unexpected character at offset %zu",
+                    (size_t)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - r->body : 0)));
             return;
         }
         cJSON_Delete(j);
@@ -1303,11 +1405,32 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
         return;
     }
     if (pf->stopping) {
-        reply_service(r, 500, service_error("ServiceException", NULL, "fncache-faas is shutting down"));
+        reply_service(r, 500,
+                      service_error("ServiceException", NULL, "fncache-faas is shutting down"));
         return;
+    }
+    const char *cc = hdr(r->conn, "X-Amz-Client-Context");
+    char *ctx = NULL;
+    if (cc != NULL) {
+        size_t n = strlen(cc);
+        ctx = malloc(3 * (n / 4) + 4);
+        long dl = ctx != NULL && n <= 3583 ? faas_base64_decode(cc, n, (unsigned char *)ctx) : -1;
+        cJSON *j = dl >= 0 ? cJSON_ParseWithLength(ctx, (size_t)dl) : NULL;
+        if (j == NULL || !cJSON_IsObject(j) || memchr(ctx, '\n', (size_t)dl) != NULL) {
+            cJSON_Delete(j);
+            free(ctx);
+            reply_service(
+                r, 400,
+                service_error("InvalidRequestContentException", NULL,
+                              "Client context must be a valid Base64-encoded JSON object."));
+            return;
+        }
+        cJSON_Delete(j);
+        ctx[dl] = '\0';
     }
     struct faas_inv *inv = calloc(1, sizeof *inv);
     if (inv == NULL) {
+        free(ctx);
         reply_service(r, 500, service_error("ServiceException", NULL, "out of memory"));
         return;
     }
@@ -1317,6 +1440,7 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
     inv->enq_ns = cm_now_ns();
     inv->payload = r->body;
     inv->len = r->len;
+    inv->client_context = ctx;
     r->body = NULL;
     const char *lt = hdr(r->conn, "X-Amz-Log-Type");
     inv->tail = type == INV_SYNC && lt != NULL && strcmp(lt, "Tail") == 0;
@@ -1330,8 +1454,10 @@ static void invoke_end(struct faas_platform *pf, struct req *r, const char *url)
     if (why != NULL) {
         r->inv = NULL;
         free(inv->payload);
+        free(inv->client_context);
         free(inv);
-        struct MHD_Response *resp = service_error("TooManyRequestsException", why, "Rate Exceeded.");
+        struct MHD_Response *resp =
+            service_error("TooManyRequestsException", why, "Rate Exceeded.");
         MHD_add_response_header(resp, "x-amzn-RequestId", id);
         req_reply(r, 429, resp);
         return;
@@ -1362,7 +1488,9 @@ static int api_handler(void *cls, struct MHD_Connection *c, const char *url, con
             invoke_begin(pf, r, url);
         } else {
             r->kind = REQ_OTHER;
-            reply_service(r, 404, service_error("UnknownOperationException", NULL, "Unknown operation %s %s", method, url));
+            reply_service(r, 404,
+                          service_error("UnknownOperationException", NULL,
+                                        "Unknown operation %s %s", method, url));
         }
         if (r->reply != NULL) return req_finish(r);
         return MHD_YES;
@@ -1373,8 +1501,10 @@ static int api_handler(void *cls, struct MHD_Connection *c, const char *url, con
     }
     if (!r->started && r->reply == NULL) {
         r->started = 1;
-        if (r->kind == REQ_CONTROL) control(pf, r, url);
-        else invoke_end(pf, r, url);
+        if (r->kind == REQ_CONTROL)
+            control(pf, r, url);
+        else
+            invoke_end(pf, r, url);
     }
     return req_finish(r);
 }
@@ -1434,11 +1564,15 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- start and stop -------------------------------------------------------- */
 
-static void on_closed_nop(uv_handle_t *h) { (void)h; }
+static void on_closed_nop(uv_handle_t *h)
+{
+    (void)h;
+}
 
 static void on_stop_timer(uv_timer_t *t)
 {
     struct faas_platform *pf = t->data;
+    resume_all(pf, &pf->api);
     faas_httpd_stop(&pf->api, NULL);
     uv_close((uv_handle_t *)&pf->tick, on_closed_nop);
     uv_close((uv_handle_t *)&pf->stop_timer, on_closed_nop);
@@ -1464,11 +1598,14 @@ static void on_signal(uv_signal_t *s, int sig)
     uv_timer_stop(&pf->tick);
     for (struct faas_fn *fn = pf->fns; fn != NULL; fn = fn->next) {
         struct faas_inv *inv;
-        while ((inv = fn_dequeue(fn)) != NULL) inv_abort(inv);
+        while ((inv = fn_dequeue(fn)) != NULL)
+            inv_abort(inv);
         for (struct faas_inst *in = fn->insts; in != NULL; in = in->next) {
             if (in->exited) continue;
-            if (in->state != INST_DEAD) inst_kill(in, "shutdown");
-            else sig_group(in, SIGKILL);
+            if (in->state != INST_DEAD)
+                inst_kill(in, "shutdown");
+            else
+                sig_group(in, SIGKILL);
         }
     }
     maybe_finish(pf);
@@ -1493,14 +1630,15 @@ int faas_run(const struct faas_options *o)
             goto out;
         }
     }
-    if (faas_httpd_start(&pf->api, &loop, o->listen, (uint16_t)o->port, (MHD_AccessHandlerCallback)api_handler,
-                         pf, on_completed, pf) != 0)
+    if (faas_httpd_start(&pf->api, &loop, o->listen, (uint16_t)o->port,
+                         (MHD_AccessHandlerCallback)api_handler, pf, on_completed, pf) != 0)
         goto out;
     if (o->port_file != NULL) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", o->port_file);
         FILE *f = fopen(tmp, "w");
-        if (f == NULL || fprintf(f, "%u\n", pf->api.port) < 0 || fclose(f) != 0 || rename(tmp, o->port_file) != 0) {
+        if (f == NULL || fprintf(f, "%u\n", pf->api.port) < 0 || fclose(f) != 0 ||
+            rename(tmp, o->port_file) != 0) {
             cm_error("cannot write the port file %s", o->port_file);
             goto out;
         }
@@ -1522,8 +1660,8 @@ int faas_run(const struct faas_options *o)
     uv_signal_start(&pf->sigint, on_signal, SIGINT);
     uv_run(&loop, UV_RUN_DEFAULT);
     rc = 0;
-    cm_info("stopped: %" PRIu64 " invocations, %" PRIu64 " cold starts, %.6f GB-s", pf->bill.invocations,
-            pf->bill.cold_starts, faas_gb_seconds(pf->bill.mb_ms));
+    cm_info("stopped: %" PRIu64 " invocations, %" PRIu64 " cold starts, %.6f GB-s",
+            pf->bill.invocations, pf->bill.cold_starts, faas_gb_seconds(pf->bill.mb_ms));
 out:
     for (struct faas_fn *fn = pf->fns, *next; fn != NULL; fn = next) {
         next = fn->next;

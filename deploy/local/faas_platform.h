@@ -10,10 +10,10 @@
 #include "deploy/local/faas.h"
 
 struct faas_options {
-    const char *listen;          /* Invoke API address, default 127.0.0.1 */
-    unsigned port;               /* Invoke API port, 0 = any */
-    const char *port_file;       /* write the bound port there, or NULL */
-    const char *runtime_listen;  /* instances' Runtime API address */
+    const char *listen;         /* Invoke API address, default 127.0.0.1 */
+    unsigned port;              /* Invoke API port, 0 = any */
+    const char *port_file;      /* write the bound port there, or NULL */
+    const char *runtime_listen; /* instances' Runtime API address */
     struct faas_fn_conf *functions;
     unsigned concurrency;        /* global cap on live instances */
     unsigned fn_concurrency;     /* default per-function cap, 0 = none */
@@ -25,13 +25,13 @@ struct faas_options {
     enum faas_reclaim_mode mode; /* kill or vanish */
     uint64_t linger_ms;          /* vanish: frozen this long, then killed */
     uint64_t seed;
-    uint64_t tick_ms;            /* housekeeping period (RSS, reclamation) */
+    uint64_t tick_ms; /* housekeeping period (RSS, reclamation) */
     struct faas_prices prices;
-    int bill_init;               /* cold starts bill the init duration too */
-    const char *billing_file;    /* JSON lines, or NULL */
+    int bill_init;            /* cold starts bill the init duration too */
+    const char *billing_file; /* JSON lines, or NULL */
     const char *region;
     const char *account;
-    const char *self_exe;        /* this program, re-executed as the exec shim */
+    const char *self_exe; /* this program, re-executed as the exec shim */
 };
 
 /* Runs the platform until SIGTERM/SIGINT. Returns the process exit code. */

@@ -15,7 +15,6 @@ faas-testfn_PKGS := libcurl libcjson
 
 UNIT_TESTS += test_faas
 test_faas_DEPS := faas
-test_faas_PKGS := 
 
 BENCHES += bench_faas
 bench_faas_SRCS := tests/faas/bench_faas.c

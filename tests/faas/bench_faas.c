@@ -74,8 +74,10 @@ static void *caller_main(void *arg)
     snprintf(url, sizeof url, "%s/2015-03-31/functions/bench/invocations", base);
     CURL *c = mk_handle(url, "{}");
     while (cm_now_ns() < cl->until_ns) {
-        if (call(c)) cl->ok++;
-        else cl->errors++;
+        if (call(c))
+            cl->ok++;
+        else
+            cl->errors++;
     }
     curl_easy_cleanup(c);
     return NULL;
@@ -97,8 +99,8 @@ int main(int argc, char **argv)
     snprintf(spec, sizeof spec, "bench %s memory=128 timeout=10", fnpath ? fnpath : argv[2]);
     pid_t pid = fork();
     if (pid == 0) {
-        execl(argv[1], argv[1], "-p", "0", "--port-file", port_file, "-q", "-F", spec, "--concurrency", "64",
-              (char *)NULL);
+        execl(argv[1], argv[1], "-p", "0", "--port-file", port_file, "-q", "-F", spec,
+              "--concurrency", "64", (char *)NULL);
         _exit(127);
     }
     int port = 0;
@@ -124,18 +126,21 @@ int main(int argc, char **argv)
     /* Warm round trip: one keep-alive caller, one instance. */
     CURL *c = mk_handle(url, "{}");
     call(c);
-    for (int i = 0; i < 200; i++) call(c); /* warm-up */
+    for (int i = 0; i < 200; i++)
+        call(c); /* warm-up */
     uint64_t *lat = calloc(warm_n, sizeof *lat);
     size_t n = 0, fails = 0;
     for (size_t i = 0; i < warm_n; i++) {
         uint64_t t = call(c);
-        if (t) lat[n++] = t;
-        else fails++;
+        if (t)
+            lat[n++] = t;
+        else
+            fails++;
     }
     printf("fncache-faas bench: loopback, test function faas-testfn, libcurl keep-alive callers\n");
     if (n > 0)
-        printf("warm invoke round trip: n=%zu p50=%.3f ms p99=%.3f ms (failures %zu)\n", n, pct(lat, n, 0.5),
-               pct(lat, n, 0.99), fails);
+        printf("warm invoke round trip: n=%zu p50=%.3f ms p99=%.3f ms (failures %zu)\n", n,
+               pct(lat, n, 0.5), pct(lat, n, 0.99), fails);
 
     /* Cold start: reclaim (kill) the instance, then invoke. */
     CURL *rc = mk_handle(reclaim, "");
@@ -167,8 +172,8 @@ int main(int argc, char **argv)
         errs += cl[i].errors;
     }
     double el = (double)(cm_now_ns() - t0) / 1e9;
-    printf("throughput: %d concurrent callers, %.1f s: %.0f invocations/s (%lu ok, %lu errors)\n", CALLERS, el,
-           (double)ok / el, ok, errs);
+    printf("throughput: %d concurrent callers, %.1f s: %.0f invocations/s (%lu ok, %lu errors)\n",
+           CALLERS, el, (double)ok / el, ok, errs);
 
     kill(pid, SIGTERM);
     int st = 0;

@@ -37,8 +37,10 @@ static int on_debug(CURL *c, curl_infotype t, char *d, size_t n, void *u)
 {
     (void)c;
     struct out *o = u;
-    if (t == CURLINFO_HEADER_OUT && memmem(d, n, "Expect: 100-continue", 20) != NULL) o->expect_sent = 1;
-    if (t == CURLINFO_HEADER_IN && n >= 12 && memcmp(d, "HTTP/1.1 100", 12) == 0) o->continue_seen = 1;
+    if (t == CURLINFO_HEADER_OUT && memmem(d, n, "Expect: 100-continue", 20) != NULL)
+        o->expect_sent = 1;
+    if (t == CURLINFO_HEADER_IN && n >= 12 && memcmp(d, "HTTP/1.1 100", 12) == 0)
+        o->continue_seen = 1;
     return 0;
 }
 
@@ -52,11 +54,15 @@ int main(int argc, char **argv)
         case 's': sign = 1; break;
         case 'n': bytes = atol(optarg); break;
         case 't': type = optarg; break;
-        default: fprintf(stderr, "usage: faas-invoke [-s] [-n BYTES] [-t TYPE] BASE_URL FUNCTION [PAYLOAD]\n"); return 2;
+        default:
+            fprintf(stderr,
+                    "usage: faas-invoke [-s] [-n BYTES] [-t TYPE] BASE_URL FUNCTION [PAYLOAD]\n");
+            return 2;
         }
     }
     if (argc - optind < 2) {
-        fprintf(stderr, "usage: faas-invoke [-s] [-n BYTES] [-t TYPE] BASE_URL FUNCTION [PAYLOAD]\n");
+        fprintf(stderr,
+                "usage: faas-invoke [-s] [-n BYTES] [-t TYPE] BASE_URL FUNCTION [PAYLOAD]\n");
         return 2;
     }
     const char *base = argv[optind], *fn = argv[optind + 1];
@@ -93,7 +99,8 @@ int main(int argc, char **argv)
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     if (sign) {
         curl_easy_setopt(c, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:lambda");
-        curl_easy_setopt(c, CURLOPT_USERPWD, "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        curl_easy_setopt(c, CURLOPT_USERPWD,
+                         "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
     }
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
@@ -101,8 +108,8 @@ int main(int argc, char **argv)
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &secs);
     if (rc != CURLE_OK) fprintf(stderr, "faas-invoke: %s\n", curl_easy_strerror(rc));
-    printf("status=%ld seconds=%.6f expect=%d continue=%d bytes=%zu\n%s\n", status, secs, o.expect_sent,
-           o.continue_seen, o.n, o.p ? o.p : "");
+    printf("status=%ld seconds=%.6f expect=%d continue=%d bytes=%zu\n%s\n", status, secs,
+           o.expect_sent, o.continue_seen, o.n, o.p ? o.p : "");
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     free(payload);

@@ -10,8 +10,11 @@
  *   "log", "text": S     print S to stdout, then answer
  *   "big", "bytes": N    answer a JSON string of N bytes
  *   "echo"               answer the size of the event
- * Every answer: {"count":n,"pid":p,"instance":"...","function":"...","len":n}.
- * Environment: FAAS_TESTFN_INIT_ERROR=1 posts /init/error at start.
+ * Every answer: {"count":n,"pid":p,"instance":"...","function":"...","len":n,
+ * "request_id","deadline_ms","arn","trace","client_context": the /next
+ * headers it got}.
+ * Environment: FAAS_TESTFN_INIT_ERROR=1 posts /init/error at start;
+ * FAAS_TESTFN_INIT_SLEEP_MS=N sleeps N ms before the first /next.
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -39,25 +42,35 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *u)
     return n;
 }
 
-static char req_id[128];
+static char req_id[128], deadline[64], arn[256], trace[256], client_ctx[4096];
 static char *hoard[64]; /* allocations kept alive on purpose */
 static size_t nhoard;
+
+static void grab(const char *d, size_t n, const char *key, char *out, size_t outlen)
+{
+    size_t kl = strlen(key);
+    if (n > kl && strncasecmp(d, key, kl) == 0) {
+        const char *v = d + kl;
+        while (*v == ' ')
+            v++;
+        size_t vl = (size_t)(d + n - v);
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+            vl--;
+        if (vl >= outlen) vl = outlen - 1;
+        memcpy(out, v, vl);
+        out[vl] = '\0';
+    }
+}
 
 static size_t on_header(char *d, size_t sz, size_t nm, void *u)
 {
     (void)u;
     size_t n = sz * nm;
-    const char *key = "lambda-runtime-aws-request-id:";
-    size_t kl = strlen(key);
-    if (n > kl && strncasecmp(d, key, kl) == 0) {
-        const char *v = d + kl;
-        while (*v == ' ') v++;
-        size_t vl = (size_t)(d + n - v);
-        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n')) vl--;
-        if (vl >= sizeof req_id) vl = sizeof req_id - 1;
-        memcpy(req_id, v, vl);
-        req_id[vl] = '\0';
-    }
+    grab(d, n, "lambda-runtime-aws-request-id:", req_id, sizeof req_id);
+    grab(d, n, "lambda-runtime-deadline-ms:", deadline, sizeof deadline);
+    grab(d, n, "lambda-runtime-invoked-function-arn:", arn, sizeof arn);
+    grab(d, n, "lambda-runtime-trace-id:", trace, sizeof trace);
+    grab(d, n, "lambda-runtime-client-context:", client_ctx, sizeof client_ctx);
     return n;
 }
 
@@ -107,14 +120,17 @@ int main(void)
     char url[512];
     if (getenv("FAAS_TESTFN_INIT_ERROR") != NULL) {
         snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/init/error", api);
-        const char *e = "{\"errorMessage\":\"init failed on purpose\",\"errorType\":\"TestInitError\"}";
+        const char *e =
+            "{\"errorMessage\":\"init failed on purpose\",\"errorType\":\"TestInitError\"}";
         post(c, url, e, strlen(e));
         return 1;
     }
+    const char *init_sleep = getenv("FAAS_TESTFN_INIT_SLEEP_MS");
+    if (init_sleep != NULL) msleep(atol(init_sleep));
     unsigned long count = 0;
     for (;;) {
         struct buf ev = {0};
-        req_id[0] = '\0';
+        req_id[0] = client_ctx[0] = '\0';
         snprintf(url, sizeof url, "http://%s/2018-06-01/runtime/invocation/next", api);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -125,7 +141,8 @@ int main(void)
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         if (rc != CURLE_OK || code != 200) {
-            fprintf(stderr, "faas_testfn: /next failed: %s, HTTP %ld\n", curl_easy_strerror(rc), code);
+            fprintf(stderr, "faas_testfn: /next failed: %s, HTTP %ld\n", curl_easy_strerror(rc),
+                    code);
             return 3;
         }
         count++;
@@ -171,6 +188,11 @@ int main(void)
             cJSON_AddStringToObject(a, "instance", inst ? inst : "");
             cJSON_AddStringToObject(a, "function", fname ? fname : "");
             cJSON_AddNumberToObject(a, "len", (double)ev.n);
+            cJSON_AddStringToObject(a, "request_id", req_id);
+            cJSON_AddStringToObject(a, "deadline_ms", deadline);
+            cJSON_AddStringToObject(a, "arn", arn);
+            cJSON_AddStringToObject(a, "trace", trace);
+            cJSON_AddStringToObject(a, "client_context", client_ctx);
             if (is_error) {
                 cJSON_AddStringToObject(a, "errorType", "TestError");
                 cJSON_AddStringToObject(a, "errorMessage", "failed on purpose");

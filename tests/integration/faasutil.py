@@ -80,22 +80,35 @@ class Faas:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        self.close(check=exc_type is None)
 
     def read_log(self):
         self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
-    def close(self):
-        if self.proc.poll() is None:
+    def close(self, check=False):
+        """SIGTERM and wait. With check, a clean exit (status 0, no sanitizer
+        report) is asserted."""
+        rc = self.proc.poll()
+        if rc is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                rc = self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+                rc = "hung"
+            if check and rc != 0:
+                log = self.read_log()
+                self._cleanup()
+                raise AssertionError("fncache-faas exit status %s:\n%s" % (rc, log[-4000:]))
+        self._cleanup()
+
+    def _cleanup(self):
+        if self.log.closed:
+            return
         if self._conn is not None:
             self._conn.close()
             self._conn = None

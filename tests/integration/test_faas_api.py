@@ -1,11 +1,13 @@
 """fncache-faas Invoke API and Runtime API: status codes, AWS error bodies, limits, signatures."""
+import base64
 import http.client
 import json
+import os
 import subprocess
 import threading
 import urllib.parse
 
-from faasutil import INVOKE, Faas, decode_tail, fn_spec, wait_until
+from faasutil import FAAS, INVOKE, ROOT, TESTFN, Faas, decode_tail, fn_spec, wait_until
 
 
 def test_unknown_function_404():
@@ -103,6 +105,11 @@ def test_tail_logs():
         assert "END RequestId" in log and "REPORT RequestId" in log and "Billed Duration" in log
         _, h2, _ = f.invoke("fn", {"op": "count"}, tail=True)
         assert "hello from the function" not in decode_tail(h2)  # only this invocation's output
+        _, h3, _ = f.invoke("fn", {"op": "log", "text": "y" * 6000}, tail=True)
+        log = decode_tail(h3)
+        assert len(log) == 4096 and log.startswith("yyy") and "REPORT RequestId" in log  # last 4 KB
+        _, h4, _ = f.invoke("fn", {"op": "count"})
+        assert "x-amz-log-result" not in h4
 
 
 def test_function_name_forms():
@@ -137,3 +144,51 @@ def test_runtime_api_rejects_wrong_request_id():
         assert r.status == 404
         r.read()
         c.close()
+
+
+def test_client_context_passed_to_runtime():
+    with Faas([fn_spec("fn")]) as f:
+        ctx = {"custom": {"who": "test"}}
+        b64 = base64.b64encode(json.dumps(ctx).encode()).decode()
+        status, _, body = f.request("POST", "/2015-03-31/functions/fn/invocations", b"{}",
+                                    {"X-Amz-Client-Context": b64})
+        assert status == 200
+        assert json.loads(json.loads(body)["client_context"]) == ctx
+        status, h, _ = f.request("POST", "/2015-03-31/functions/fn/invocations", b"{}",
+                                 {"X-Amz-Client-Context": "not base64!"})
+        assert status == 400 and h["x-amzn-errortype"] == "InvalidRequestContentException"
+        _, a = f.invoke_json("fn")
+        assert a["client_context"] == ""
+
+
+def test_response_too_large():
+    with Faas([fn_spec("fn")]) as f:
+        status, h, body = f.invoke("fn", {"op": "big", "bytes": 5 * 1024 * 1024})
+        assert status == 200 and "x-amz-function-error" not in h and len(body) == 5 * 1024 * 1024 + 2
+        status, h, body = f.invoke("fn", {"op": "big", "bytes": 7 * 1024 * 1024})
+        assert status == 200 and h["x-amz-function-error"] == "Unhandled"
+        assert json.loads(body)["errorType"] == "Function.ResponseSizeTooLarge"
+        _, a = f.invoke_json("fn")  # the instance lives on
+        assert a["count"] == 3
+
+
+def test_config_file_with_relative_path(tmp_path):
+    conf = tmp_path / "functions.conf"
+    rel = os.path.relpath(TESTFN, ROOT)
+    conf.write_text("# test config\n\nfromfile %s memory=64 timeout=2\nfam-* %s\n" % (rel, rel))
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        f = Faas([], ["-f", str(conf)])
+    finally:
+        os.chdir(cwd)
+    with f:
+        _, a = f.invoke_json("fromfile")
+        assert a["count"] == 1
+        assert f.instances("fromfile")[0]["memory_mb"] == 64
+        _, b = f.invoke_json("fam-1")
+        assert b["function"] == "fam-1"
+    bad = tmp_path / "bad.conf"
+    bad.write_text("x %s bogus=1\n" % rel)
+    out = subprocess.run([FAAS, "-f", str(bad)], capture_output=True, text=True, timeout=5)
+    assert out.returncode == 2 and "bad.conf:1" in out.stderr

@@ -129,11 +129,30 @@ def test_runtime_environment():
 def test_sigterm_kills_every_instance():
     f = Faas([fn_spec("fn")])
     try:
-        _, a = f.invoke_json("fn")
-        pid = a["pid"]
+        out = {}
+
+        def busy():
+            try:
+                out["r"] = f.invoke("fn", {"op": "sleep", "ms": 10000}, timeout=10)
+            except OSError as e:
+                out["r"] = e
+
+        t = threading.Thread(target=busy)
+        t.start()
+        wait_until(lambda: any(i["state"] == "busy" for i in f.instances("fn")), 3, "a busy instance")
+        _, a = f.invoke_json("fn")  # and an idle one
+        pids = [i["pid"] for i in f.instances("fn")]
+        assert len(pids) == 2
         f.proc.send_signal(signal.SIGTERM)
         assert f.proc.wait(5) == 0
-        wait_until(lambda: pid_gone(pid), 3, "instance killed on SIGTERM")
+        for pid in pids:
+            wait_until(lambda: pid_gone(pid), 3, "instance killed on SIGTERM")
+        t.join(5)
+        assert not t.is_alive()  # the busy caller got an answer (or a closed connection), no hang
+        if isinstance(out["r"], tuple):
+            status, h, body = out["r"]
+            assert status == 200 and json.loads(body)["errorType"] == "Runtime.ExitError"
+        assert "stopped:" in f.read_log()
     finally:
         f.close()
 
@@ -171,3 +190,34 @@ def test_help():
         assert flag in out.stdout
     bad = subprocess.run([FAAS, "--bogus"], capture_output=True, text=True, timeout=5)
     assert bad.returncode != 0
+
+
+def test_init_timeout():
+    with Faas([fn_spec("fn") + " env:FAAS_TESTFN_INIT_SLEEP_MS=5000"], ["--init-timeout", "300ms"]) as f:
+        t0 = time.monotonic()
+        status, h, body = f.invoke("fn")
+        assert time.monotonic() - t0 < 2
+        assert status == 200 and h["x-amz-function-error"] == "Unhandled"
+        err = json.loads(body)
+        assert err["errorType"] == "Sandbox.Timedout" and "Init timed out" in err["errorMessage"]
+        wait_until(lambda: f.live("fn") == [], 3, "the instance to be gone")
+
+
+def test_next_headers():
+    with Faas([fn_spec("fn", timeout=7)], ["--region", "eu-west-1", "--account", "123456789012"]) as f:
+        before = time.time() * 1000
+        h, a = f.invoke_json("fn")
+        assert a["request_id"] == h["x-amzn-requestid"]
+        assert a["arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:fn"
+        assert before + 6000 < int(a["deadline_ms"]) < before + 8000
+        assert a["trace"].startswith("Root=1-")
+
+
+def test_missing_executable():
+    with Faas(["fn /nonexistent/dir/bootstrap", "bad /bin/false"]) as f:
+        status, h, body = f.invoke("fn")
+        assert status == 200 and h["x-amz-function-error"] == "Unhandled"
+        assert json.loads(body)["errorType"] == "Runtime.InvalidEntrypoint"
+        status, h, body = f.invoke("bad")  # starts, exits before asking for work
+        assert status == 200 and json.loads(body)["errorType"] == "Runtime.ExitError"
+        assert f.live() == []

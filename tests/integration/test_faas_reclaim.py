@@ -14,7 +14,7 @@ def check_reclaimed(f, pid, mode):
     else:
         wait_until(lambda: any(i["pid"] == pid and i["state"] == "vanished" for i in f.instances()), 5,
                    "instance vanished")
-        assert proc_state(pid) == "T"
+        wait_until(lambda: proc_state(pid) == "T", 3, "vanished instance frozen")
     # The next invocation is a cold start on a new, empty instance.
     _, b = f.invoke_json("fn")
     assert b["count"] == 1 and b["pid"] != pid
@@ -25,7 +25,7 @@ def check_reclaimed(f, pid, mode):
 
 @pytest.mark.parametrize("mode", ["kill", "vanish"])
 def test_idle_reclaim(mode):
-    with Faas([fn_spec("fn")], FAST + ["--idle", "300ms", "--reclaim-mode", mode, "--linger", "1s"]) as f:
+    with Faas([fn_spec("fn")], FAST + ["--idle", "300ms", "--reclaim-mode", mode, "--linger", "2s"]) as f:
         _, a = f.invoke_json("fn")
         _, a2 = f.invoke_json("fn")  # busy use keeps it alive
         assert a2["pid"] == a["pid"]
@@ -35,7 +35,7 @@ def test_idle_reclaim(mode):
 @pytest.mark.parametrize("mode", ["kill", "vanish"])
 def test_lifetime_reclaim(mode):
     with Faas([fn_spec("fn")], FAST + ["--lifetime", "400ms", "--lifetime-jitter", "0.2", "--seed", "3",
-                                      "--reclaim-mode", mode, "--linger", "1s"]) as f:
+                                      "--reclaim-mode", mode, "--linger", "2s"]) as f:
         _, a = f.invoke_json("fn")
         check_reclaimed(f, a["pid"], mode)
         assert "reclaimed (lifetime" in f.read_log()
@@ -44,7 +44,7 @@ def test_lifetime_reclaim(mode):
 @pytest.mark.parametrize("mode", ["kill", "vanish"])
 def test_random_reclaim(mode):
     with Faas([fn_spec("fn")], FAST + ["--random-rate", "18000", "--seed", "7", "--reclaim-mode", mode,
-                                      "--linger", "1s"]) as f:
+                                      "--linger", "2s"]) as f:
         _, a = f.invoke_json("fn")
         check_reclaimed(f, a["pid"], mode)
         assert "reclaimed (random" in f.read_log()
@@ -84,6 +84,6 @@ def test_control_endpoint():
         status, j = f.control("reclaim?function=other&mode=vanish", "POST")
         assert j["reclaimed"] == 1
         assert [x["state"] for x in f.instances("other")] == ["vanished"]
-        assert proc_state(o["pid"]) == "T"
+        wait_until(lambda: proc_state(o["pid"]) == "T", 3, "vanished instance frozen")
         assert f.control("reclaim", "POST")[0] == 400
         assert f.control("nothing")[0] == 404

@@ -52,8 +52,16 @@ static void spec_errors(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",           "fn",           "fn /x memory=0",     "fn /x memory=99999", "fn /x timeout=901",
-        "fn /x bogus", "f.n /x",      "fn /x env:=1",       "fn /x memory=12ab",  "fn /x timeout=-1",
+        "",
+        "fn",
+        "fn /x memory=0",
+        "fn /x memory=99999",
+        "fn /x timeout=901",
+        "fn /x bogus",
+        "f.n /x",
+        "fn /x env:=1",
+        "fn /x memory=12ab",
+        "fn /x timeout=-1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct faas_fn_conf *c = NULL;
@@ -139,9 +147,9 @@ static void durations(void **state)
 static void billed_rounding(void **state)
 {
     (void)state;
-    assert_int_equal(faas_billed_ms(0, 1), 1);          /* minimum one granule */
-    assert_int_equal(faas_billed_ms(1, 1), 1);          /* 1 ns -> 1 ms */
-    assert_int_equal(faas_billed_ms(1000000, 1), 1);    /* exactly 1 ms */
+    assert_int_equal(faas_billed_ms(0, 1), 1);       /* minimum one granule */
+    assert_int_equal(faas_billed_ms(1, 1), 1);       /* 1 ns -> 1 ms */
+    assert_int_equal(faas_billed_ms(1000000, 1), 1); /* exactly 1 ms */
     assert_int_equal(faas_billed_ms(1000001, 1), 2);
     assert_int_equal(faas_billed_ms(1000001, 100), 100);
     assert_int_equal(faas_billed_ms(100000000, 100), 100);
@@ -164,7 +172,8 @@ static void billing_totals(void **state)
     assert_int_equal(t.mb_ms, 100 * 1024 + 3 * 128);
     /* 1 GB for 1 s is exactly 1 GB-second. */
     assert_true(faas_gb_seconds(1024 * 1000) == 1.0);
-    struct faas_prices p = {.per_request = 0.20 / 1e6, .per_gb_second = 0.0000166667, .granularity_ms = 1};
+    struct faas_prices p = {
+        .per_request = 0.20 / 1e6, .per_gb_second = 0.0000166667, .granularity_ms = 1};
     assert_float_equal(faas_request_cost(&p, 1000000), 0.20, 1e-12);
     assert_float_equal(faas_compute_cost(&p, 1024ull * 1000 * 3600), 0.0000166667 * 3600, 1e-12);
     /* The paper's example scale: 1 million 100 ms invocations of 1536 MB. */
@@ -217,12 +226,14 @@ static void random_schedule(void **state)
     /* Mean gap of a Poisson process at 3600/h is 1000 ms. */
     double sum = 0;
     const int n = 20000;
-    for (int i = 0; i < n; i++) sum += (double)faas_random_gap_ms(&r, 3600);
+    for (int i = 0; i < n; i++)
+        sum += (double)faas_random_gap_ms(&r, 3600);
     assert_float_equal(sum / n, 1000.0, 30.0);
     /* Same seed, same schedule. */
     faas_rng_seed(&r, 99);
     faas_rng_seed(&r2, 99);
-    for (int i = 0; i < 50; i++) assert_int_equal(faas_random_gap_ms(&r, 60), faas_random_gap_ms(&r2, 60));
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(faas_random_gap_ms(&r, 60), faas_random_gap_ms(&r2, 60));
 }
 
 static void reclaim_modes(void **state)
@@ -255,6 +266,31 @@ static void base64(void **state)
     assert_string_equal(out, "//4=");
 }
 
+static void base64_decode(void **state)
+{
+    (void)state;
+    unsigned char out[64];
+    assert_int_equal(faas_base64_decode("Zm9vYmFy", 8, out), 6);
+    assert_memory_equal(out, "foobar", 6);
+    assert_int_equal(faas_base64_decode("Zg==", 4, out), 1);
+    assert_int_equal(out[0], 'f');
+    assert_int_equal(faas_base64_decode("Zm8", 3, out), 2);
+    assert_memory_equal(out, "fo", 2);
+    assert_int_equal(faas_base64_decode("", 0, out), 0);
+    assert_int_equal(faas_base64_decode("Z", 1, out), FAAS_EINVAL);
+    assert_int_equal(faas_base64_decode("Zm9v!", 5, out), FAAS_EINVAL);
+    /* Round trip over every byte value. */
+    unsigned char in[256], dec[256 + 3];
+    char enc[400];
+    for (int i = 0; i < 256; i++)
+        in[i] = (unsigned char)i;
+    for (size_t n = 0; n < 256; n += 37) {
+        size_t el = faas_base64(in, n, enc);
+        assert_int_equal(faas_base64_decode(enc, el, dec), (long)n);
+        assert_memory_equal(dec, in, n);
+    }
+}
+
 static void function_names(void **state)
 {
     (void)state;
@@ -265,7 +301,8 @@ static void function_names(void **state)
     assert_string_equal(n, "node-1");
     assert_int_equal(faas_function_name("123456789012:function:node-2", n, sizeof n), 0);
     assert_string_equal(n, "node-2");
-    assert_int_equal(faas_function_name("arn:aws:lambda:us-east-1:123456789012:function:n_3:7", n, sizeof n), 0);
+    assert_int_equal(
+        faas_function_name("arn:aws:lambda:us-east-1:123456789012:function:n_3:7", n, sizeof n), 0);
     assert_string_equal(n, "n_3");
     assert_int_equal(faas_function_name("", n, sizeof n), FAAS_EINVAL);
     assert_int_equal(faas_function_name("a b", n, sizeof n), FAAS_EINVAL);
@@ -283,14 +320,14 @@ static void error_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(spec_full),       cmocka_unit_test(spec_defaults),
-        cmocka_unit_test(spec_errors),     cmocka_unit_test(spec_match),
-        cmocka_unit_test(config_file),     cmocka_unit_test(durations),
-        cmocka_unit_test(billed_rounding), cmocka_unit_test(billing_totals),
+        cmocka_unit_test(spec_full),        cmocka_unit_test(spec_defaults),
+        cmocka_unit_test(spec_errors),      cmocka_unit_test(spec_match),
+        cmocka_unit_test(config_file),      cmocka_unit_test(durations),
+        cmocka_unit_test(billed_rounding),  cmocka_unit_test(billing_totals),
         cmocka_unit_test(rng_reproducible), cmocka_unit_test(lifetime_jitter),
-        cmocka_unit_test(random_schedule), cmocka_unit_test(reclaim_modes),
-        cmocka_unit_test(base64),          cmocka_unit_test(function_names),
-        cmocka_unit_test(error_names),
+        cmocka_unit_test(random_schedule),  cmocka_unit_test(reclaim_modes),
+        cmocka_unit_test(base64),           cmocka_unit_test(base64_decode),
+        cmocka_unit_test(function_names),   cmocka_unit_test(error_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
