@@ -124,6 +124,11 @@ help:
 	@echo "make test       the whole test suite (unit, unit under ASan+UBSan, integration)"
 	@echo "make asan       unit tests under ASan+UBSan"
 	@echo "make bench-ec   erasure-coding throughput against direct isa-l"
+	@echo "make bench-proto memcached parser throughput"
+	@echo "make bench-faas warm/cold invoke latency and invocations/s of fncache-faas"
+	@echo "make bench-node node PUT/GET throughput beside plain TCP"
+	@echo "make bench-proxy fncache-proxy beside memcached"
+	@echo "make fuzz       libFuzzer on the memcached parser (FUZZ_TIME=seconds)"
 	@echo "make clean      remove build/ and bin/"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
