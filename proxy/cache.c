@@ -15,16 +15,48 @@
 static int64_t unix_now(void) { return (int64_t)time(NULL); }
 
 int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe, uint16_t nnodes,
-                  uint64_t capacity, uint64_t max_value)
+                  uint64_t capacity, uint64_t node_capacity, uint64_t max_value)
 {
     memset(c, 0, sizeof *c);
     if (nnodes < stripe->d_max + stripe->p) return -EINVAL; /* d+p distinct nodes per object */
     c->loop = loop;
     c->stripe = stripe;
+    c->pool = stripe->pool;
     c->nnodes = nnodes;
     c->capacity = capacity;
+    c->node_capacity = node_capacity;
     c->max_value = max_value;
+    c->node_used = calloc(nnodes, sizeof *c->node_used);
+    c->eligible = calloc(nnodes, 1);
+    if (c->node_used == NULL || c->eligible == NULL) return -ENOMEM;
     return px_index_init(&c->index);
+}
+
+/* Charge (sign +1) or release (-1) an object's chunks on their nodes. */
+static void charge_nodes(struct px_cache *c, const struct px_object *o, int sign)
+{
+    const struct px_chunk_loc *loc = px_object_chunks((struct px_object *)o);
+    for (int i = 0; i < o->d + o->p; i++) {
+        if (sign > 0) c->node_used[loc[i].node] += o->chunk_len;
+        else c->node_used[loc[i].node] -= o->chunk_len;
+    }
+}
+
+static int live_nodes(const struct px_cache *c)
+{
+    int n = 0;
+    for (uint16_t i = 0; i < c->nnodes; i++) n += c->pool == NULL || !px_node_dead(&c->pool->nodes[i]);
+    return n;
+}
+
+/* Nodes for a new object: rendezvous hashing over the nodes that are alive
+ * and have room for one more chunk. Returns how many were found. */
+static int place(struct px_cache *c, const char *key, size_t nkey, uint64_t chunk_len, int n, uint16_t *nodes)
+{
+    for (uint16_t i = 0; i < c->nnodes; i++)
+        c->eligible[i] = c->node_used[i] + chunk_len <= c->node_capacity &&
+                         (c->pool == NULL || !px_node_dead(&c->pool->nodes[i]));
+    return px_place(cm_hash64(key, nkey), c->eligible, c->nnodes, n, nodes);
 }
 
 static uint64_t object_bytes(const struct px_object *o) { return (uint64_t)(o->d + o->p) * o->chunk_len; }
@@ -56,6 +88,7 @@ static void retire(struct px_cache *c, struct px_object *o)
 {
     o->dead = 1;
     c->used -= object_bytes(o);
+    charge_nodes(c, o, -1);
     destroy_if_idle(c, o);
 }
 
@@ -317,6 +350,7 @@ static void written(struct px_write *w, int status)
     o->token_sent = op->vivified;
     struct px_object *old = px_index_insert(&c->index, o);
     c->used += object_bytes(o);
+    charge_nodes(c, o, +1);
     if (old != NULL) retire(c, old);
     op->finish(op, PX_STORED);
     free(op);
@@ -355,7 +389,25 @@ static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32
     w->version = ++c->next_cas;
     w->expiry = expiry;
     w->flags = flags;
-    px_place(cm_hash64(key, nkey), NULL, c->nnodes, v->d + v->p, w->nodes);
+    /* nodes full: make room by eviction, as memcached does at its limit;
+     * too few live nodes is a failure eviction cannot cure */
+    struct px_object *victim;
+    while (place(c, key, nkey, v->chunk_len, v->d + v->p, w->nodes) < v->d + v->p) {
+        if (live_nodes(c) < v->d + v->p) {
+            px_value_unref(v);
+            finish(op, PX_FAILED);
+            free(op);
+            return;
+        }
+        if ((victim = px_index_lru(&c->index)) == NULL) {
+            px_value_unref(v);
+            finish(op, PX_NO_MEMORY);
+            free(op);
+            return;
+        }
+        c->stats.evictions++;
+        drop(c, victim);
+    }
     w->done = written;
     w->arg = op;
     c->stats.cmd_set++;
@@ -653,4 +705,6 @@ void px_cache_free(struct px_cache *c)
 {
     /* the nodes go with the fleet; only the index's memory is ours */
     px_index_free(&c->index);
+    free(c->node_used);
+    free(c->eligible);
 }

@@ -50,14 +50,19 @@ struct px_cache {
     uint16_t nnodes;
     uint64_t capacity;         /* chunk bytes the fleet may hold */
     uint64_t used;             /* chunk bytes of indexed objects */
+    uint64_t node_capacity;    /* chunk bytes one node may hold */
+    uint64_t *node_used;       /* chunk bytes placed on each node */
+    uint8_t *eligible;         /* scratch for placement */
+    struct px_pool *pool;      /* to skip dead nodes; may be NULL */
     uint64_t max_value;        /* -I */
     uint64_t next_cas;
     int64_t flush_at;          /* objects stored up to then are invalid from then on; 0 = none */
     struct px_cache_stats stats;
 };
 
+/* capacity: for the whole fleet (-m); node_capacity: for one node. */
 int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe, uint16_t nnodes,
-                  uint64_t capacity, uint64_t max_value);
+                  uint64_t capacity, uint64_t node_capacity, uint64_t max_value);
 void px_cache_free(struct px_cache *c);
 
 /* get / gets / gat / gats / mg */

@@ -744,7 +744,10 @@ static void process(struct px_client *c)
 {
     c->in_process = 1;
     size_t pos = 0;
-    while (!c->busy && !c->closing && pos < c->rlen) {
+    char *at;
+    /* a value read straight into its buffer may be complete with nothing buffered */
+    while (!c->busy && !c->closing &&
+           (pos < c->rlen || (c->value != NULL && mcp_value_want(&c->parser, &at) == 0))) {
         size_t used = 0;
         struct mcp_request r;
         int rc = mcp_parse(&c->parser, c->rbuf + pos, c->rlen - pos, &r, &used);
@@ -807,9 +810,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     c->fe->stats.bytes_read += (uint64_t)n;
     if (c->direct) {
         mcp_value_wrote(&c->parser, (size_t)n);
-        return;
+        char *at;
+        if (mcp_value_want(&c->parser, &at) > 0) return;
+        /* all of it: a binary value has no trailer to wait for */
+    } else {
+        c->rlen += (size_t)n;
     }
-    c->rlen += (size_t)n;
     if (c->rlen == c->rcap) { /* a line longer than we buffer: the parser says how to answer */
         process(c);
         if (c->rlen == c->rcap) client_close(c, "line too long");

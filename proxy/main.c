@@ -278,10 +278,12 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
                 for (int b = 0; b < MCP_FRAME_INSTANCE_LEN; b++) sprintf(inst + 2 * b, "%02x", n->instance[b]);
             snprintf(name, sizeof name, "node:%u", i);
             snprintf(value, sizeof value,
-                     "%s state=%s instance=%s chunks=%" PRIu64 " bytes=%" PRIu64 " invocations=%" PRIu64
-                     " failures=%" PRIu64 " lost=%" PRIu64 " last_seen_ms=%" PRIu64,
-                     n->function, px_node_state_name(n->state), inst, n->chunks, n->bytes, n->invocations,
-                     n->invoke_failures, n->instances_lost, n->last_seen_ms ? now - n->last_seen_ms : 0);
+                     "%s state=%s%s instance=%s placed_bytes=%" PRIu64 " hello_chunks=%" PRIu64
+                     " hello_bytes=%" PRIu64 " invocations=%" PRIu64 " failures=%" PRIu64 " lost=%" PRIu64
+                     " last_seen_ms=%" PRIu64,
+                     n->function, px_node_state_name(n->state), px_node_dead(n) ? ",dead" : "", inst,
+                     px->cache.node_used[i], n->chunks, n->bytes, n->invocations, n->invoke_failures,
+                     n->instances_lost, n->last_seen_ms ? now - n->last_seen_ms : 0);
             line(ctx, name, value);
         }
     }
@@ -326,7 +328,8 @@ int main(int argc, char **argv)
     if ((rc = px_invoker_init(&px.invoker, px.loop, px.o.faas_url)) != 0 ||
         (rc = px_pool_init(&px.pool, px.loop, &px.invoker, &pc)) != 0 ||
         (rc = px_stripe_init(&px.stripe, px.loop, &px.pool, px.o.d, px.o.p, px.o.min_chunk)) != 0 ||
-        (rc = px_cache_init(&px.cache, px.loop, &px.stripe, (uint16_t)px.o.nodes, capacity, px.o.max_item)) != 0) {
+        (rc = px_cache_init(&px.cache, px.loop, &px.stripe, (uint16_t)px.o.nodes, capacity, per_node,
+                            px.o.max_item)) != 0) {
         cm_error("start-up failed: %s", rc < 0 ? strerror(-rc) : "bad configuration");
         stop_faas(&px);
         return 1;

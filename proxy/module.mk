@@ -35,3 +35,7 @@ bench_proxy_PKGS := libmemcached
 .PHONY: bench-proxy
 bench-proxy: build $(B)/bench/bench_proxy
 	proxy/bench-proxy.sh $(BENCH_ARGS)
+
+TOOLS += libmc_check
+libmc_check_SRCS := tests/tools/libmc_check.c
+libmc_check_PKGS := libmemcached

@@ -55,6 +55,8 @@ static const char *const state_names[] = {
 
 const char *px_node_state_name(enum px_node_state s) { return state_names[s]; }
 
+int px_node_dead(const struct px_node *n) { return n->failures_in_row >= PX_NODE_DEAD_AFTER; }
+
 static void node_kick(struct px_node *n);
 
 static void handle_gone(struct px_pool *pool)
@@ -248,6 +250,8 @@ static void on_invoked(const struct px_invoke_result *r, void *arg)
     }
     n->token[0] = 0;
     if (n->pool->closing) return;
+    if (n->hello_seen) n->failures_in_row = 0;
+    else n->failures_in_row++;
     /* An invocation that ended without its node ever dialing back cannot
      * serve what waited for it. */
     if (!n->hello_seen && n->conn == NULL)

@@ -94,6 +94,7 @@ struct px_node {
     uv_timer_t hello_timer;
     /* stats */
     uint64_t invocations, invoke_failures, instances_lost;
+    unsigned failures_in_row;       /* invocations that ended without a hello */
     uint64_t mem_limit, chunks, bytes;       /* from the last hello */
     uint64_t last_seen_ms;
 };
@@ -142,5 +143,9 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *));
  * still in flight refers to its node). */
 void px_pool_free(struct px_pool *pool);
 const char *px_node_state_name(enum px_node_state s);
+/* A node that failed this many invocations in a row is avoided by placement
+ * until one succeeds again. */
+#define PX_NODE_DEAD_AFTER 3
+int px_node_dead(const struct px_node *n);
 
 #endif

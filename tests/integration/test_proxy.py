@@ -441,3 +441,32 @@ def test_500mb_value(fleet):
         assert hashlib.sha256(c.get("huge")).digest() == hashlib.sha256(data).digest()
     finally:
         assert p.stop()[0] == 0
+
+
+@pytest.mark.parametrize("protocol", ["text", "binary"])
+def test_libmemcached_c_api(proxy, protocol):
+    tool = os.path.join(ROOT, "build", "release", "tools", "libmc_check")
+    out = subprocess.run([tool, str(proxy.port)] + (["binary"] if protocol == "binary" else []),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.endswith("libmc_check: 0 failed\n"), out.stdout
+
+
+def test_dead_node_is_avoided():
+    # px-5 cannot even start: its invocations fail, and after a few the
+    # proxy places chunks on the other twelve
+    f = faasutil.Faas([f"px-* {NODE} memory=256 timeout=300", "px-5 /bin/false memory=128 timeout=10"])
+    p = Proxy(faas=f, nodes=13)
+    try:
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=60)
+        value = b"v" * 800000
+        first = [ask(s, b"set k%d 0 0 %d\r\n%s\r\n" % (i, len(value), value)) for i in range(10)]
+        assert set(first) <= {b"STORED\r\n", b"SERVER_ERROR failed to store the object on the fleet\r\n"}
+        assert b"SERVER_ERROR" in b"".join(first)       # its chunk could not land on px-5 ...
+        nodes = ask(s, b"stats nodes\r\n")
+        assert b"px-5 state=sleeping,dead" in nodes, nodes
+        for i in range(10):                              # ... and now every write avoids it
+            assert ask(s, b"set k%d 0 0 %d\r\n%s\r\n" % (i, len(value), value)) == b"STORED\r\n"
+            assert ask(s, b"get k%d\r\n" % i) == b"VALUE k%d 0 %d\r\n%s\r\nEND\r\n" % (i, len(value), value)
+    finally:
+        assert p.stop()[0] == 0
+        f.close()
