@@ -829,6 +829,20 @@ static void test_numbers_and_names(void **state)
     assert_true(mcp_err_silent(&r, MCP_E_TOO_LARGE));
     r.cmd = MCP_CMD_MS;
     assert_false(mcp_err_silent(&r, MCP_E_BAD_CHUNK));
+    /* memcached takes a last token "noreply" as noreply, in any position,
+     * and then stays silent about the error */
+    const char *lines[] = {"set k 0 0 noreply\r\n", "incr k noreply\r\n",
+                           "touch k noreply\r\n", "verbosity noreply\r\n"};
+    for (size_t i = 0; i < 4; i++) {
+        struct mcp_parser p;
+        struct mcp_request q;
+        size_t used;
+        mcp_parser_init(&p, NULL);
+        int rc = mcp_parse(&p, lines[i], strlen(lines[i]), &q, &used);
+        assert_true(rc < 0);
+        assert_true(q.noreply);
+        assert_true(mcp_err_silent(&q, rc));
+    }
 }
 
 /* ---- writer ---- */
