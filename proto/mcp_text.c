@@ -387,12 +387,13 @@ int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n, stru
         }
         return MCP_REQUEST;
     case MCP_CMD_VERSION:
-    case MCP_CMD_QUIT:
-    case MCP_CMD_MN: return MCP_REQUEST;
+    case MCP_CMD_QUIT: return MCP_REQUEST;
+    case MCP_CMD_MN: memset(&req->meta, 0, sizeof(req->meta)); return MCP_REQUEST;
     case MCP_CMD_MG:
     case MCP_CMD_MS:
     case MCP_CMD_MD:
     case MCP_CMD_MA:
+        memset(&req->meta, 0, sizeof(req->meta));
         if (nt > MCP_TOKENS_MAX)
             return req->cmd == MCP_CMD_MG ? MCP_E_MG_TOO_MANY : MCP_E_META_TOO_MANY;
         return parse_meta(cfg, t, nt, req, swallow);

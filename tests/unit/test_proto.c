@@ -95,7 +95,8 @@ static void dump_req(struct sb *o, const char *tag, const struct mcp_request *r)
         sb_add(o, " args=", 6);
         sb_esc(o, r->args, r->nargs);
     }
-    const struct mcp_meta *m = &r->meta;
+    static const struct mcp_meta no_meta;
+    const struct mcp_meta *m = r->cmd >= MCP_CMD_MN && r->cmd <= MCP_CMD_MA ? &r->meta : &no_meta;
     if (m->norder) {
         sb_add(o, " mf=", 4);
         sb_add(o, m->order, m->norder);
@@ -831,8 +832,8 @@ static void test_numbers_and_names(void **state)
     assert_false(mcp_err_silent(&r, MCP_E_BAD_CHUNK));
     /* memcached takes a last token "noreply" as noreply, in any position,
      * and then stays silent about the error */
-    const char *lines[] = {"set k 0 0 noreply\r\n", "incr k noreply\r\n",
-                           "touch k noreply\r\n", "verbosity noreply\r\n"};
+    const char *lines[] = {"set k 0 0 noreply\r\n", "incr k noreply\r\n", "touch k noreply\r\n",
+                           "verbosity noreply\r\n"};
     for (size_t i = 0; i < 4; i++) {
         struct mcp_parser p;
         struct mcp_request q;
