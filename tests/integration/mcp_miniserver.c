@@ -314,7 +314,8 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             created = 1;
         }
         if (!it) {
-            if (!r->noreply) mcp_w_meta(&c->w, MCP_M_EN, r, r->key, r->nkey, NULL, NULL, 0);
+            if (!mcp_meta_quiet(r, MCP_M_EN))
+                mcp_w_meta(&c->w, MCP_M_EN, r, r->key, r->nkey, NULL, NULL, 0);
             return;
         }
         if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
@@ -353,8 +354,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
         } else
             unlink_item(s, it);
-        if (!(code == MCP_M_HD && r->noreply))
-            mcp_w_meta(&c->w, code, r, r->key, r->nkey, NULL, NULL, 0);
+        if (!mcp_meta_quiet(r, code)) mcp_w_meta(&c->w, code, r, r->key, r->nkey, NULL, NULL, 0);
         return;
     }
     case MCP_CMD_MA: {
@@ -388,7 +388,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
         res.have = MCP_MF('t') | MCP_MF('c');
         res.ttl = it->exptime ? it->exptime : -1;
         res.cas = it->cas;
-        if (r->noreply && !created) {
+        if (!created && mcp_meta_quiet(r, (seen & MCP_MF('v')) ? MCP_M_VA : MCP_M_HD)) {
             /* memcached: q hides a successful ma, VA included */
         } else if (seen & MCP_MF('v')) {
             room(c);
@@ -455,8 +455,7 @@ static void meta_store(struct conn *c, const struct mcp_request *r, char *val)
         res.cas = it->cas;
     }
     free(val);
-    if (!(code == MCP_M_HD && r->noreply))
-        mcp_w_meta(&c->w, code, r, c->key, c->nkey, &res, NULL, 0);
+    if (!mcp_meta_quiet(r, code)) mcp_w_meta(&c->w, code, r, c->key, c->nkey, &res, NULL, 0);
 }
 
 /* ---- binary ---- */

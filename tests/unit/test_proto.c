@@ -948,6 +948,16 @@ static void test_writer_meta(void **state)
     assert_int_equal(mcp_w_meta(&w, MCP_M_VA, &r, "cnt", 3, &ma, "9", 1), 0);
     parse_line("mg mk\r\n", &r);
     assert_int_equal(mcp_w_meta(&w, MCP_M_HD, &r, "mk", 2, NULL, NULL, 0), 0);
+    assert_false(mcp_meta_quiet(&r, MCP_M_EN)); /* no q */
+    parse_line("mg mk q\r\n", &r);
+    assert_true(mcp_meta_quiet(&r, MCP_M_EN));
+    assert_false(mcp_meta_quiet(&r, MCP_M_HD));
+    parse_line("md mk q\r\n", &r);
+    assert_true(mcp_meta_quiet(&r, MCP_M_HD));
+    assert_false(mcp_meta_quiet(&r, MCP_M_NF));
+    parse_line("ma mk q v\r\n", &r);
+    assert_true(mcp_meta_quiet(&r, MCP_M_VA));
+    assert_false(mcp_meta_quiet(&r, MCP_M_NF));
     assert_int_equal(mcp_w_reply(&w, MCP_R_MN), 0);
     WCHECK("VA 2 kmk f5 s2 c23 t-1 O123\r\nhi\r\nEN O3 knope\r\nEN kbWs= b\r\n"
            "VA 0 c34 W\r\n\r\nVA 0 c34 Z\r\n\r\nNF O9 kmk\r\nVA 1 t-1 c31\r\n9\r\nHD\r\nMN\r\n");
