@@ -215,8 +215,8 @@ struct mcp_request {
     unsigned has_arg : 1; /* flush_all delay given / binary flush extras */
     const char *args;     /* stats: text after "stats " (may be empty) */
     size_t nargs;
-    struct mcp_meta meta;
-    struct mcp_bin bin;
+    struct mcp_meta meta; /* filled for mg, ms, md, ma, mn only */
+    struct mcp_bin bin;   /* filled for binary requests only */
     char keybuf[MCP_KEY_MAX + 1];
 };
 
@@ -395,6 +395,11 @@ int mcp_w_meta(struct mcp_wbuf *w, enum mcp_meta_code code, const struct mcp_req
                const char *key, size_t nkey, const struct mcp_meta_res *res, const void *val,
                uint64_t vlen);
 
+/* Does meta q hide this reply? memcached 1.6.18: mg hides EN; md and ms
+ * hide HD; ma hides HD and VA (a successful update; when N creates the
+ * item it still answers). Errors and other codes are always sent. */
+int mcp_meta_quiet(const struct mcp_request *req, enum mcp_meta_code code);
+
 /* Binary response: 24-byte header + extras + key + value (value iovec is the
  * caller's). */
 struct mcp_bin_res {
@@ -440,13 +445,14 @@ int mcp_err_silent(const struct mcp_request *req, int err);
 #define MCP_BIN_OP_LIST(X)                                                                         \
     X(GET, 0x00)                                                                                   \
     X(SET, 0x01)                                                                                   \
-    X(ADD, 0x02) X(REPLACE, 0x03) X(DELETE, 0x04) X(INCREMENT, 0x05) X(DECREMENT, 0x06)            \
-        X(QUIT, 0x07) X(FLUSH, 0x08) X(GETQ, 0x09) X(NOOP, 0x0a) X(VERSION, 0x0b) X(GETK, 0x0c)    \
-            X(GETKQ, 0x0d) X(APPEND, 0x0e) X(PREPEND, 0x0f) X(STAT, 0x10) X(SETQ, 0x11)            \
-                X(ADDQ, 0x12) X(REPLACEQ, 0x13) X(DELETEQ, 0x14) X(INCREMENTQ, 0x15)               \
-                    X(DECREMENTQ, 0x16) X(QUITQ, 0x17) X(FLUSHQ, 0x18) X(APPENDQ, 0x19)            \
-                        X(PREPENDQ, 0x1a) X(VERBOSITY, 0x1b) X(TOUCH, 0x1c) X(GAT, 0x1d)           \
-                            X(GATQ, 0x1e) X(GATK, 0x23) X(GATKQ, 0x24)
+    X(ADD, 0x02)                                                                                   \
+    X(REPLACE, 0x03)                                                                               \
+    X(DELETE, 0x04) X(INCREMENT, 0x05) X(DECREMENT, 0x06) X(QUIT, 0x07) X(FLUSH, 0x08)             \
+        X(GETQ, 0x09) X(NOOP, 0x0a) X(VERSION, 0x0b) X(GETK, 0x0c) X(GETKQ, 0x0d) X(APPEND, 0x0e)  \
+            X(PREPEND, 0x0f) X(STAT, 0x10) X(SETQ, 0x11) X(ADDQ, 0x12) X(REPLACEQ, 0x13)           \
+                X(DELETEQ, 0x14) X(INCREMENTQ, 0x15) X(DECREMENTQ, 0x16) X(QUITQ, 0x17)            \
+                    X(FLUSHQ, 0x18) X(APPENDQ, 0x19) X(PREPENDQ, 0x1a) X(VERBOSITY, 0x1b)          \
+                        X(TOUCH, 0x1c) X(GAT, 0x1d) X(GATQ, 0x1e) X(GATK, 0x23) X(GATKQ, 0x24)
 
 enum mcp_bin_op {
 #define MCP_X_OP(n, v) MCP_BOP_##n = v,

@@ -321,7 +321,8 @@ static int text_header(struct mcp_parser *p, const char *buf, size_t len, struct
         rc = mcp_reply_line(buf, n, resp);
         vlen = resp->vlen;
     } else {
-        memset(req, 0, offsetof(struct mcp_request, keybuf));
+        /* meta and bin are filled only by the commands that use them */
+        memset(req, 0, offsetof(struct mcp_request, meta));
         req->proto = MCP_PROTO_TEXT;
         rc = mcp_text_line(&p->cfg, buf, n, req, &swallow);
         vlen = req->vlen;

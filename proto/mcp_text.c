@@ -114,7 +114,8 @@ static int parse_store(const struct mcp_config *cfg, const struct mcp_tok *t, si
     size_t base = cas ? 6 : 5;
     int32_t vlen;
     if (nt != base && nt != base + 1) return MCP_E_UNKNOWN_CMD;
-    req->noreply = nt == base + 1 && TOK_IS(&t[base], "noreply");
+    /* memcached looks at the last token, whatever its position */
+    req->noreply = TOK_IS(&t[nt - 1], "noreply");
     req->key = t[1].s;
     req->nkey = t[1].n;
     if (check_key(t[1].s, t[1].n)) return MCP_E_BAD_FORMAT;
@@ -346,7 +347,7 @@ int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n, stru
     case MCP_CMD_INCR:
     case MCP_CMD_DECR:
         if (nt != 3 && nt != 4) return MCP_E_UNKNOWN_CMD;
-        req->noreply = nt == 4 && TOK_IS(&t[3], "noreply");
+        req->noreply = TOK_IS(&t[nt - 1], "noreply");
         req->key = t[1].s;
         req->nkey = t[1].n;
         req->nkeys = 1;
@@ -355,7 +356,7 @@ int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n, stru
         return MCP_REQUEST;
     case MCP_CMD_TOUCH:
         if (nt != 3 && nt != 4) return MCP_E_UNKNOWN_CMD;
-        req->noreply = nt == 4 && TOK_IS(&t[3], "noreply");
+        req->noreply = TOK_IS(&t[nt - 1], "noreply");
         req->key = t[1].s;
         req->nkey = t[1].n;
         req->nkeys = 1;
@@ -386,12 +387,13 @@ int mcp_text_line(const struct mcp_config *cfg, const char *line, size_t n, stru
         }
         return MCP_REQUEST;
     case MCP_CMD_VERSION:
-    case MCP_CMD_QUIT:
-    case MCP_CMD_MN: return MCP_REQUEST;
+    case MCP_CMD_QUIT: return MCP_REQUEST;
+    case MCP_CMD_MN: memset(&req->meta, 0, sizeof(req->meta)); return MCP_REQUEST;
     case MCP_CMD_MG:
     case MCP_CMD_MS:
     case MCP_CMD_MD:
     case MCP_CMD_MA:
+        memset(&req->meta, 0, sizeof(req->meta));
         if (nt > MCP_TOKENS_MAX)
             return req->cmd == MCP_CMD_MG ? MCP_E_MG_TOO_MANY : MCP_E_META_TOO_MANY;
         return parse_meta(cfg, t, nt, req, swallow);

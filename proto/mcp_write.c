@@ -236,6 +236,18 @@ int mcp_w_meta(struct mcp_wbuf *w, enum mcp_meta_code code, const struct mcp_req
     return 0;
 }
 
+int mcp_meta_quiet(const struct mcp_request *req, enum mcp_meta_code code)
+{
+    if (!req->noreply) return 0;
+    switch (req->cmd) {
+    case MCP_CMD_MG: return code == MCP_M_EN;
+    case MCP_CMD_MD:
+    case MCP_CMD_MS: return code == MCP_M_HD;
+    case MCP_CMD_MA: return code == MCP_M_HD || code == MCP_M_VA;
+    default: return 0;
+    }
+}
+
 int mcp_w_bin(struct mcp_wbuf *w, const struct mcp_bin_res *r, const void *val, uint32_t vlen)
 {
     struct wmark m = mark(w);

@@ -8,6 +8,7 @@
  * mcp_value_dest and written back as their own iovecs.
  */
 #include "proto/mcp.h"
+#include "proto/mcp_int.h" /* mcp_tok_u64: memcached's number rules */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -154,34 +155,28 @@ static void text_get(struct conn *c, const struct mcp_request *r)
     mcp_w_reply(&c->w, MCP_R_END);
 }
 
-static int numeric(const char *v, size_t n, uint64_t *out)
-{
-    uint64_t x = 0;
-    if (!n) return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == ' ') break;
-        if (v[i] < '0' || v[i] > '9') return 0;
-        x = x * 10 + (uint64_t)(v[i] - '0');
-    }
-    *out = x;
-    return 1;
-}
-
-/* incr/decr on an item: 0 ok, -1 non-numeric. */
+/* incr/decr on an item, as memcached's do_add_delta: the number is read
+ * with safe_strtoull's rules; a result that fits is written in place and
+ * padded with spaces. 0 ok, -1 non-numeric. */
 static int arith(struct server *s, struct item *it, int incr, uint64_t delta, uint64_t *res)
 {
     uint64_t v;
-    if (!numeric(it->val, it->vlen, &v)) return -1;
+    if (!it->vlen || !mcp_tok_u64(it->val, it->vlen, &v)) return -1;
     if (incr)
         v += delta;
     else
         v = delta > v ? 0 : v - delta;
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-    free(it->val);
-    it->val = malloc((size_t)n + 1);
-    memcpy(it->val, tmp, (size_t)n);
-    it->vlen = (size_t)n;
+    size_t n = (size_t)snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+    if (n <= it->vlen) {
+        memset(it->val, ' ', it->vlen);
+        memcpy(it->val, tmp, n);
+    } else {
+        free(it->val);
+        it->val = malloc(n + 1);
+        memcpy(it->val, tmp, n);
+        it->vlen = n;
+    }
     it->cas = ++s->cas_seq;
     *res = v;
     return 0;
@@ -319,7 +314,8 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             created = 1;
         }
         if (!it) {
-            if (!r->noreply) mcp_w_meta(&c->w, MCP_M_EN, r, r->key, r->nkey, NULL, NULL, 0);
+            if (!mcp_meta_quiet(r, MCP_M_EN))
+                mcp_w_meta(&c->w, MCP_M_EN, r, r->key, r->nkey, NULL, NULL, 0);
             return;
         }
         if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
@@ -358,8 +354,7 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
             if (seen & MCP_MF('T')) it->exptime = r->meta.ttl;
         } else
             unlink_item(s, it);
-        if (!(code == MCP_M_HD && r->noreply))
-            mcp_w_meta(&c->w, code, r, r->key, r->nkey, NULL, NULL, 0);
+        if (!mcp_meta_quiet(r, code)) mcp_w_meta(&c->w, code, r, r->key, r->nkey, NULL, NULL, 0);
         return;
     }
     case MCP_CMD_MA: {
@@ -379,6 +374,9 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
                 mcp_w_meta(&c->w, MCP_M_NF, r, r->key, r->nkey, NULL, NULL, 0);
                 return;
             }
+        } else if (!it->vlen) { /* memcached: empty is non-numeric, before C */
+            mcp_w_error(&c->w, MCP_E_NON_NUMERIC);
+            return;
         } else if ((seen & MCP_MF('C')) && it->cas != r->meta.cas_in) {
             mcp_w_meta(&c->w, MCP_M_EX, r, r->key, r->nkey, NULL, NULL, 0);
             return;
@@ -390,10 +388,15 @@ static void meta_request(struct conn *c, const struct mcp_request *r)
         res.have = MCP_MF('t') | MCP_MF('c');
         res.ttl = it->exptime ? it->exptime : -1;
         res.cas = it->cas;
-        if (seen & MCP_MF('v')) {
+        if (!created && mcp_meta_quiet(r, (seen & MCP_MF('v')) ? MCP_M_VA : MCP_M_HD)) {
+            /* memcached: q hides a successful ma, VA included */
+        } else if (seen & MCP_MF('v')) {
             room(c);
-            mcp_w_meta(&c->w, MCP_M_VA, r, r->key, r->nkey, &res, keep(c, it->val, it->vlen),
-                       it->vlen);
+            /* the number itself, not the space-padded item */
+            char num[24];
+            size_t n = (size_t)snprintf(num, sizeof(num), "%llu",
+                                        (unsigned long long)(created ? r->meta.initial : v));
+            mcp_w_meta(&c->w, MCP_M_VA, r, r->key, r->nkey, &res, keep(c, num, n), n);
         } else if (!r->noreply || created) {
             mcp_w_meta(&c->w, code, r, r->key, r->nkey, &res, NULL, 0);
         }
@@ -411,12 +414,15 @@ static void meta_store(struct conn *c, const struct mcp_request *r, char *val)
     size_t vlen = (size_t)r->vlen;
     char mode = r->meta.mode ? r->meta.mode : 'S';
     const uint64_t seen = r->meta.seen;
-    struct mcp_meta_res res = {0};
+    struct mcp_meta_res res = {.have = MCP_MF('c')}; /* memcached: c0 unless stored */
     if ((seen & MCP_MF('C')) && (mode == 'S' || mode == 'R')) {
         if (!it)
             code = MCP_M_NF;
         else if (it->cas != r->meta.cas_in)
             code = MCP_M_EX;
+    } else if ((seen & MCP_MF('C')) && (mode == 'A' || mode == 'P') && it &&
+               it->cas != r->meta.cas_in) {
+        code = MCP_M_EX; /* memcached's simplified CAS check */
     }
     if (code == MCP_M_HD) {
         switch (mode) {
@@ -446,12 +452,10 @@ static void meta_store(struct conn *c, const struct mcp_request *r, char *val)
             it = put_item(s, c->key, c->nkey, r->meta.client_flags, r->meta.ttl, val, vlen);
             val = NULL;
         }
-        res.have = MCP_MF('c');
         res.cas = it->cas;
     }
     free(val);
-    if (!(code == MCP_M_HD && r->noreply))
-        mcp_w_meta(&c->w, code, r, c->key, c->nkey, &res, NULL, 0);
+    if (!mcp_meta_quiet(r, code)) mcp_w_meta(&c->w, code, r, c->key, c->nkey, &res, NULL, 0);
 }
 
 /* ---- binary ---- */

@@ -95,7 +95,8 @@ static void dump_req(struct sb *o, const char *tag, const struct mcp_request *r)
         sb_add(o, " args=", 6);
         sb_esc(o, r->args, r->nargs);
     }
-    const struct mcp_meta *m = &r->meta;
+    static const struct mcp_meta no_meta;
+    const struct mcp_meta *m = r->cmd >= MCP_CMD_MN && r->cmd <= MCP_CMD_MA ? &r->meta : &no_meta;
     if (m->norder) {
         sb_add(o, " mf=", 4);
         sb_add(o, m->order, m->norder);
@@ -829,6 +830,20 @@ static void test_numbers_and_names(void **state)
     assert_true(mcp_err_silent(&r, MCP_E_TOO_LARGE));
     r.cmd = MCP_CMD_MS;
     assert_false(mcp_err_silent(&r, MCP_E_BAD_CHUNK));
+    /* memcached takes a last token "noreply" as noreply, in any position,
+     * and then stays silent about the error */
+    const char *lines[] = {"set k 0 0 noreply\r\n", "incr k noreply\r\n", "touch k noreply\r\n",
+                           "verbosity noreply\r\n"};
+    for (size_t i = 0; i < 4; i++) {
+        struct mcp_parser p;
+        struct mcp_request q;
+        size_t used;
+        mcp_parser_init(&p, NULL);
+        int rc = mcp_parse(&p, lines[i], strlen(lines[i]), &q, &used);
+        assert_true(rc < 0);
+        assert_true(q.noreply);
+        assert_true(mcp_err_silent(&q, rc));
+    }
 }
 
 /* ---- writer ---- */
@@ -933,6 +948,16 @@ static void test_writer_meta(void **state)
     assert_int_equal(mcp_w_meta(&w, MCP_M_VA, &r, "cnt", 3, &ma, "9", 1), 0);
     parse_line("mg mk\r\n", &r);
     assert_int_equal(mcp_w_meta(&w, MCP_M_HD, &r, "mk", 2, NULL, NULL, 0), 0);
+    assert_false(mcp_meta_quiet(&r, MCP_M_EN)); /* no q */
+    parse_line("mg mk q\r\n", &r);
+    assert_true(mcp_meta_quiet(&r, MCP_M_EN));
+    assert_false(mcp_meta_quiet(&r, MCP_M_HD));
+    parse_line("md mk q\r\n", &r);
+    assert_true(mcp_meta_quiet(&r, MCP_M_HD));
+    assert_false(mcp_meta_quiet(&r, MCP_M_NF));
+    parse_line("ma mk q v\r\n", &r);
+    assert_true(mcp_meta_quiet(&r, MCP_M_VA));
+    assert_false(mcp_meta_quiet(&r, MCP_M_NF));
     assert_int_equal(mcp_w_reply(&w, MCP_R_MN), 0);
     WCHECK("VA 2 kmk f5 s2 c23 t-1 O123\r\nhi\r\nEN O3 knope\r\nEN kbWs= b\r\n"
            "VA 0 c34 W\r\n\r\nVA 0 c34 Z\r\n\r\nNF O9 kmk\r\nVA 1 t-1 c31\r\n9\r\nHD\r\nMN\r\n");
