@@ -7,7 +7,8 @@
  * once — in alternating rounds, best round kept. ec/ should reach at least
  * 0.9 of direct isa-l.
  *
- * usage: bench_ec [SIZE_MB ...]      (default: 1 10 100)
+ * usage: bench_ec [--code D+P ...] [SIZE_MB ...]
+ *        (default: 10+1 10+2 10+4 4+2 5+1; 1 10 100)
  */
 #include <isa-l/erasure_code.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include "common/clock.h"
 #include "ec/ecs.h"
 
-#define ROUNDS 5
+#define ROUNDS 7
 #define MIN_ROUND_NS 40000000ull /* 40 ms */
 
 struct job {
@@ -116,18 +117,24 @@ static void measure(struct ecs_code *code, unsigned char **chunks, size_t size, 
 
 int main(int argc, char **argv)
 {
-    static const int codes[][2] = {{10, 1}, {10, 2}, {10, 4}, {4, 2}, {5, 1}};
+    int codes[8][2] = {{10, 1}, {10, 2}, {10, 4}, {4, 2}, {5, 1}};
+    int ncodes = 5, custom_codes = 0;
     size_t sizes_mb[8] = {1, 10, 100};
-    int nsizes = 3;
-    if (argc > 1) {
-        nsizes = 0;
-        for (int i = 1; i < argc && nsizes < 8; i++) {
-            long mb = strtol(argv[i], NULL, 10);
-            if (mb <= 0 || mb > 4096) {
-                fprintf(stderr, "usage: bench_ec [SIZE_MB ...] (1..4096)\n");
-                return 2;
-            }
-            sizes_mb[nsizes++] = (size_t)mb;
+    int nsizes = 3, custom_sizes = 0;
+    for (int i = 1; i < argc; i++) {
+        int d, p;
+        long mb;
+        if (strcmp(argv[i], "--code") == 0 && i + 1 < argc && sscanf(argv[i + 1], "%d+%d", &d, &p) == 2 &&
+            d >= 1 && p >= 0 && d + p <= ECS_MAX_CHUNKS) {
+            if (!custom_codes++) ncodes = 0;
+            if (ncodes < 8) codes[ncodes][0] = d, codes[ncodes++][1] = p;
+            i++;
+        } else if ((mb = strtol(argv[i], NULL, 10)) > 0 && mb <= 4096) {
+            if (!custom_sizes++) nsizes = 0;
+            if (nsizes < 8) sizes_mb[nsizes++] = (size_t)mb;
+        } else {
+            fprintf(stderr, "usage: bench_ec [--code D+P ...] [SIZE_MB ...] (1..4096)\n");
+            return 2;
         }
     }
 
@@ -137,7 +144,7 @@ int main(int argc, char **argv)
            ecs_impl_name());
     printf("%-6s %9s  %-15s %8s %8s %7s\n", "code", "object", "operation", "ec/", "isa-l", "ratio");
 
-    for (size_t c = 0; c < sizeof codes / sizeof codes[0]; c++) {
+    for (int c = 0; c < ncodes; c++) {
         int d = codes[c][0], p = codes[c][1];
         struct ecs_code code;
         if (ecs_code_init(&code, d, p) != 0) return 1;
