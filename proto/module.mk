@@ -40,9 +40,7 @@ fuzz: build/fuzz/fuzz_proto
 		-print_final_stats=1 corpus
 
 # The differential test's server (tests/integration/test_proto_reference.py):
-# a tiny memcached built from this codec. Built with the unit tests.
-MCP_MINISERVER := $(B)/helpers/mcp_miniserver
-$(MCP_MINISERVER): tests/integration/mcp_miniserver.c $(B)/lib/libmcp.a
-	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(VCFLAGS) $(CFLAGS) $(VLDFLAGS) -o $@ $< $(B)/lib/libmcp.a
-tests: $(MCP_MINISERVER)
+# a tiny memcached built from this codec.
+TOOLS += mcp_miniserver
+mcp_miniserver_SRCS := tests/integration/mcp_miniserver.c
+mcp_miniserver_DEPS := mcp

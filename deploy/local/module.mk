@@ -9,7 +9,7 @@ fncache-faas_DEPS := faas common
 fncache-faas_PKGS := libuv libmicrohttpd libcjson
 
 # The tiny function the integration tests and the benchmark run.
-BINS += faas-testfn
+TOOLS += faas-testfn
 faas-testfn_SRCS := tests/faas/faas_testfn.c
 faas-testfn_PKGS := libcurl libcjson
 
@@ -23,9 +23,9 @@ bench_faas_PKGS := libcurl
 
 .PHONY: bench-faas
 bench-faas: build $(B)/bench/bench_faas
-	@$(B)/bench/bench_faas bin/fncache-faas bin/faas-testfn
+	@$(B)/bench/bench_faas bin/fncache-faas $(B)/tools/faas-testfn
 
 # One Invoke call with libcurl (SigV4 optional), for tests and by hand.
-BINS += faas-invoke
+TOOLS += faas-invoke
 faas-invoke_SRCS := tests/faas/faas_invoke.c
 faas-invoke_PKGS := libcurl

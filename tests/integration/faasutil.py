@@ -18,8 +18,9 @@ BIN = os.path.join(ROOT, "bin")
 # FNCACHE_FAAS_BIN runs the tests against another build, e.g.
 # build/asan/bin/fncache-faas (make VARIANT=asan build).
 FAAS = os.environ.get("FNCACHE_FAAS_BIN", os.path.join(BIN, "fncache-faas"))
-TESTFN = os.path.join(BIN, "faas-testfn")
-INVOKE = os.path.join(BIN, "faas-invoke")
+TOOLS = os.path.join(ROOT, "build", "release", "tools")  # test programs (make tests)
+TESTFN = os.path.join(TOOLS, "faas-testfn")
+INVOKE = os.path.join(TOOLS, "faas-invoke")
 
 
 def wait_until(cond, timeout=5.0, what="condition", interval=0.005):

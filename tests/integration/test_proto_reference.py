@@ -19,7 +19,7 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MINISERVER = os.path.join(ROOT, "build", "release", "helpers", "mcp_miniserver")
+MINISERVER = os.path.join(ROOT, "build", "release", "tools", "mcp_miniserver")
 MEMCACHED = shutil.which("memcached") or "/usr/bin/memcached"
 DEADLINE = 10.0
 
@@ -103,7 +103,7 @@ def exchange_until_sentinel(port, data):
 @pytest.fixture(scope="module")
 def miniserver_bin():
     if not os.path.exists(MINISERVER):
-        subprocess.run(["make", "-C", ROOT, "VARIANT=release", MINISERVER],
+        subprocess.run(["make", "-C", ROOT, "VARIANT=release", "tests"],
                        check=True, stdout=subprocess.DEVNULL, timeout=300)
     return MINISERVER
 
