@@ -1,8 +1,11 @@
 /* cachenode/store.c — chunk store: slot array + chained hash on the key. */
 #include "cachenode/store.h"
 
+#include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/hash.h"
 
@@ -39,10 +42,26 @@ void cn_store_free(struct cn_store *s)
     memset(s, 0, sizeof *s);
 }
 
+#define CN_RSS_CHECK_MIN ((uint64_t)256 << 10) /* smaller chunks fit in the margin */
+
+static uint64_t resident_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL) return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 struct cn_buf *cn_store_alloc(struct cn_store *s, uint64_t len, uint16_t key_len)
 {
     uint64_t cost = cn_store_cost(len, key_len);
     if (cost > s->limit - s->used || s->used > s->limit) return NULL;
+    if (s->rss_cap != 0 && len >= CN_RSS_CHECK_MIN && resident_bytes() + len > s->rss_cap) {
+        malloc_trim(0); /* give back the free memory fragmentation left behind */
+        if (resident_bytes() + len > s->rss_cap) return NULL;
+    }
     struct cn_buf *b = malloc(sizeof *b + len);
     if (b == NULL) return NULL;
     b->refs = 1;

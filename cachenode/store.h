@@ -54,6 +54,7 @@ struct cn_store {
     uint32_t *buckets;     /* slot index + 1, 0 = empty */
     uint32_t nbuckets;
     uint64_t limit;        /* bytes */
+    uint64_t rss_cap;      /* the process must stay below this resident size; 0 = unchecked */
     uint64_t used;         /* bytes counted, stored and arriving */
     uint64_t chunks;       /* chunks stored */
     uint64_t expired;      /* chunks dropped at expiry */
@@ -66,7 +67,10 @@ void cn_store_free(struct cn_store *s);
 uint64_t cn_store_cost(uint64_t len, uint16_t key_len);
 
 /* A buffer for an incoming chunk, counted against the limit; NULL when it
- * does not fit (or malloc fails). */
+ * does not fit (or malloc fails). Freed chunk memory stays in the heap for
+ * reuse (fresh pages cost a fault each); when a large chunk would push the
+ * resident size past rss_cap, free memory is returned first, and the chunk
+ * refused if that is not enough. */
 struct cn_buf *cn_store_alloc(struct cn_store *s, uint64_t len, uint16_t key_len);
 /* Give back a buffer from cn_store_alloc() that will not be stored. */
 void cn_store_abandon(struct cn_store *s, struct cn_buf *b, uint16_t key_len);
