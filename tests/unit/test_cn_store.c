@@ -215,6 +215,29 @@ static void test_inventory_paging(void **state)
     cn_store_free(&s);
 }
 
+/* The resident-size guard: a chunk that would push the process past its
+ * cap is refused even though the byte accounting has room. */
+static void test_resident_cap_refuses(void **state)
+{
+    (void)state;
+    struct cn_store s;
+    assert_int_equal(cn_store_init(&s, (uint64_t)1 << 30), 0);
+    struct cn_buf *b = cn_store_alloc(&s, 4 << 20, 1);
+    assert_non_null(b); /* unchecked: rss_cap is 0 */
+    cn_store_abandon(&s, b, 1);
+    s.rss_cap = 1 << 20; /* far below what any process holds */
+    assert_null(cn_store_alloc(&s, 4 << 20, 1));
+    b = cn_store_alloc(&s, 1000, 1); /* small chunks fit in the margin, unchecked */
+    assert_non_null(b);
+    cn_store_abandon(&s, b, 1);
+    s.rss_cap = (uint64_t)64 << 30;
+    b = cn_store_alloc(&s, 4 << 20, 1);
+    assert_non_null(b);
+    cn_store_abandon(&s, b, 1);
+    assert_int_equal(s.used, 0);
+    cn_store_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_buffer_outlives_delete),
         cmocka_unit_test(test_expiry_is_lazy),
         cmocka_unit_test(test_inventory_paging),
+        cmocka_unit_test(test_resident_cap_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
