@@ -462,7 +462,7 @@ static void concat_fetched(struct fetch *f, int status)
         return;
     }
     int d = px_stripe_width(c->stripe, len);
-    struct px_value *v = px_value_new(len, d, c->stripe->p);
+    struct px_value *v = px_value_new_pooled(&c->stripe->buffers, len, d, c->stripe->p);
     if (v == NULL) {
         px_value_unref(add);
         s->done(s, PX_NO_MEMORY);

@@ -693,7 +693,7 @@ static void start_value(struct px_client *c, const struct mcp_request *r)
     memcpy(c->key, r->key, r->nkey);
     c->nkey = r->nkey;
     int d = px_stripe_width(cache->stripe, r->vlen);
-    c->value = px_value_new(r->vlen, d, cache->stripe->p);
+    c->value = px_value_new_pooled(&cache->stripe->buffers, r->vlen, d, cache->stripe->p);
     if (c->value == NULL) {
         mcp_value_discard(&c->parser); /* answered at MCP_VALUE_DONE */
         return;

@@ -8,28 +8,74 @@
 #include "common/container.h"
 #include "common/log.h"
 
-struct px_value *px_value_new(uint64_t len, int d, int p)
+/* A buffer of at least need bytes: a pooled one not more than twice too
+ * big, or a new one (large ones rounded up to whole MiB, to be reusable). */
+static unsigned char *buf_get(struct px_bufpool *pool, size_t need, size_t *cap)
+{
+    if (pool != NULL && need >= PX_POOL_MIN) {
+        int best = -1;
+        for (unsigned i = 0; i < pool->n; i++)
+            if (pool->slot[i].cap >= need && pool->slot[i].cap <= 2 * need &&
+                (best < 0 || pool->slot[i].cap < pool->slot[best].cap))
+                best = (int)i;
+        if (best >= 0) {
+            unsigned char *b = pool->slot[best].buf;
+            *cap = pool->slot[best].cap;
+            pool->bytes -= *cap;
+            pool->slot[best] = pool->slot[--pool->n];
+            pool->hits++;
+            return b;
+        }
+        pool->misses++;
+        need = (need + PX_POOL_MIN - 1) & ~(PX_POOL_MIN - 1);
+    }
+    *cap = need;
+    return aligned_alloc(ECS_ALIGN, (need + ECS_ALIGN - 1) & ~(size_t)(ECS_ALIGN - 1));
+}
+
+static void buf_put(struct px_bufpool *pool, unsigned char *b, size_t cap)
+{
+    if (b == NULL) return;
+    if (pool == NULL || cap < PX_POOL_MIN || pool->n == PX_POOL_SLOTS || pool->bytes + cap > pool->max_bytes) {
+        free(b);
+        return;
+    }
+    pool->slot[pool->n++] = (struct px_pooled){b, cap};
+    pool->bytes += cap;
+}
+
+void px_bufpool_free(struct px_bufpool *pool)
+{
+    for (unsigned i = 0; i < pool->n; i++) free(pool->slot[i].buf);
+    pool->n = 0;
+    pool->bytes = 0;
+}
+
+struct px_value *px_value_new_pooled(struct px_bufpool *pool, uint64_t len, int d, int p)
 {
     size_t chunk_len = ecs_chunk_len(d, len);
     if (d < 1 || p < 0 || d + p > ECS_MAX_CHUNKS || chunk_len > ECS_MAX_CHUNK_LEN) return NULL;
     struct px_value *v = calloc(1, sizeof *v);
     if (v == NULL) return NULL;
     v->refs = 1;
+    v->pool = pool;
     v->len = len;
     v->d = d;
     v->p = p;
     v->chunk_len = chunk_len;
     /* at least one byte each, so a 0-byte object has real buffers */
-    v->data = aligned_alloc(ECS_ALIGN, chunk_len ? (size_t)d * chunk_len : ECS_ALIGN);
-    v->parity = aligned_alloc(ECS_ALIGN, chunk_len && p ? (size_t)p * chunk_len : ECS_ALIGN);
+    v->data = buf_get(pool, chunk_len ? (size_t)d * chunk_len : ECS_ALIGN, &v->data_cap);
+    v->parity = buf_get(pool, chunk_len && p ? (size_t)p * chunk_len : ECS_ALIGN, &v->parity_cap);
     if (v->data == NULL || v->parity == NULL) {
-        free(v->data);
-        free(v->parity);
+        buf_put(pool, v->data, v->data_cap);
+        buf_put(pool, v->parity, v->parity_cap);
         free(v);
         return NULL;
     }
     return v;
 }
+
+struct px_value *px_value_new(uint64_t len, int d, int p) { return px_value_new_pooled(NULL, len, d, p); }
 
 struct px_value *px_value_ref(struct px_value *v)
 {
@@ -40,8 +86,8 @@ struct px_value *px_value_ref(struct px_value *v)
 void px_value_unref(struct px_value *v)
 {
     if (v == NULL || --v->refs > 0) return;
-    free(v->data);
-    free(v->parity);
+    buf_put(v->pool, v->data, v->data_cap);
+    buf_put(v->pool, v->parity, v->parity_cap);
     free(v);
 }
 
@@ -61,11 +107,13 @@ int px_stripe_init(struct px_stripe *st, uv_loop_t *loop, struct px_pool *pool, 
     st->p = p;
     st->min_chunk = min_chunk;
     st->offload_bytes = 256 * 1024;
+    st->buffers.max_bytes = (uint64_t)1 << 30;
     return 0;
 }
 
 void px_stripe_free(struct px_stripe *st)
 {
+    px_bufpool_free(&st->buffers);
     for (int d = 1; d <= ECS_MAX_CHUNKS; d++) ecs_code_free(&st->codes[d]);
 }
 
@@ -268,7 +316,8 @@ void px_stripe_read(struct px_stripe *st, struct px_read *r)
     r->good = r->lost = r->asked = 0;
     r->answered = r->decoding = 0;
     r->key = copy_key(r->keybuf, r->key, r->key_len);
-    r->v = px_stripe_code(st, r->d) != NULL && r->p == st->p ? px_value_new(r->size, r->d, r->p) : NULL;
+    r->v = px_stripe_code(st, r->d) != NULL && r->p == st->p ? px_value_new_pooled(&st->buffers, r->size, r->d, r->p)
+                                                               : NULL;
     r->ops = r->v != NULL ? calloc((size_t)(r->d + r->p), sizeof *r->ops) : NULL;
     if (r->ops == NULL) {
         r->outstanding = 0;
