@@ -363,7 +363,7 @@ void px_stripe_read(struct px_stripe *st, struct px_read *r)
 struct deleter {
     int pending;
     unsigned char key[MCP_FRAME_MAX_KEY];
-    struct px_op ops[ECS_MAX_CHUNKS];
+    struct px_op ops[]; /* n of them */
 };
 
 static void on_deleted(struct px_op *op, void *arg)
@@ -376,11 +376,8 @@ static void on_deleted(struct px_op *op, void *arg)
 void px_stripe_notify(struct px_stripe *st, uint8_t opcode, const unsigned char *key, uint16_t key_len,
                       uint64_t version, int64_t expiry, int n, const uint16_t *nodes)
 {
-    struct deleter *del = calloc(1, sizeof *del);
-    if (del == NULL || n <= 0) {
-        free(del);
-        return;
-    }
+    struct deleter *del = n > 0 ? calloc(1, sizeof *del + (size_t)n * sizeof del->ops[0]) : NULL;
+    if (del == NULL) return;
     memcpy(del->key, key, key_len);
     del->pending = n;
     for (int i = 0; i < n; i++) {
