@@ -1,6 +1,6 @@
 # proxy/: fncache-proxy. So far: the fleet (invoker, pool), index, placement.
 LIBS += pxfleet
-pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c proxy/cache.c proxy/frontend.c
+pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c proxy/cache.c proxy/frontend.c proxy/commands.c
 pxfleet_DEPS := pxcore mcp ecs mcpframe common
 pxfleet_PKGS := libuv libcurl
 
