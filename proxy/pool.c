@@ -9,6 +9,10 @@
  * A connection that drops puts its in-flight requests back at the head of
  * the queue (every node request is idempotent) and the node is invoked
  * again; a request that has failed three times is answered with an error.
+ *
+ * Requests for a node made during one loop turn leave in one uv_write,
+ * after the turn's I/O (a uv_check handle): many clients' small requests
+ * cost one system call per node instead of one each.
  */
 #include "proxy/pool.h"
 
@@ -35,8 +39,19 @@ struct px_node_conn {
     int closing, bye;
     struct mcp_frame_reader rd;
     struct px_op *cur;             /* the request whose reply is being read */
+    struct px_op *unsent, *unsent_tail; /* queued for this turn's write */
+    struct px_node_conn *dirty_next;
+    int dirty;
     struct mcp_frame_inbuf in;     /* over rbuf */
     unsigned char rbuf[READ_BUF];
+};
+
+/* One uv_write carrying the requests a connection gathered in a turn. */
+struct write_batch {
+    uv_write_t req;
+    struct px_node_conn *conn;
+    unsigned n;
+    struct px_op *ops[];
 };
 
 /* A frame the pool sends on its own behalf (hello replies). */
@@ -139,6 +154,22 @@ static void conn_close(struct px_node_conn *c, const char *why)
     c->closing = 1;
     struct px_pool *pool = c->pool;
     struct px_node *n = c->node;
+    struct px_op *unsent = c->unsent;
+    c->unsent = c->unsent_tail = NULL;
+    while (unsent != NULL) { /* never written: nothing will call them back */
+        struct px_op *op = unsent;
+        unsent = op->wnext;
+        op->writing = 0;
+        if (op->replied) op_done(op, op->status);
+    }
+    if (c->dirty) {
+        for (struct px_node_conn **l = &pool->dirty; *l; l = &(*l)->dirty_next)
+            if (*l == c) {
+                *l = c->dirty_next;
+                break;
+            }
+        c->dirty = 0;
+    }
     if (n == NULL) { /* unclaimed */
         for (struct px_node_conn **l = &pool->unclaimed; *l; l = &(*l)->next)
             if (*l == c) {
@@ -189,18 +220,63 @@ static void send_ctl(struct px_node_conn *c, uint8_t op, uint8_t status, uint32_
     }
 }
 
-static void on_op_written(uv_write_t *req, int status)
+static void on_batch_written(uv_write_t *req, int status)
 {
-    struct px_op *op = cm_container_of(req, struct px_op, wreq);
-    struct px_node_conn *c = req->handle->data;
-    op->writing = 0;
-    if (op->replied) op_done(op, op->status);
-    else if (status < 0 && status != UV_ECANCELED) conn_close(c, uv_strerror(status));
+    struct write_batch *b = cm_container_of(req, struct write_batch, req);
+    struct px_node_conn *c = b->conn;
+    for (unsigned i = 0; i < b->n; i++) {
+        struct px_op *op = b->ops[i];
+        op->writing = 0;
+        if (op->replied) op_done(op, op->status);
+    }
+    free(b);
+    if (status < 0 && status != UV_ECANCELED) conn_close(c, uv_strerror(status));
+}
+
+/* Write what each connection gathered this loop turn, in one uv_write. */
+static void on_flush(uv_check_t *h)
+{
+    struct px_pool *pool = h->data;
+    uv_check_stop(h);
+    while (pool->dirty != NULL) {
+        struct px_node_conn *c = pool->dirty;
+        pool->dirty = c->dirty_next;
+        c->dirty = 0;
+        unsigned n = 0;
+        for (struct px_op *op = c->unsent; op != NULL; op = op->wnext) n++;
+        struct write_batch *b = malloc(sizeof *b + n * sizeof b->ops[0]);
+        uv_buf_t *bufs = malloc(2 * n * sizeof *bufs);
+        if (b == NULL || bufs == NULL) {
+            free(b);
+            free(bufs);
+            conn_close(c, "out of memory");
+            continue;
+        }
+        b->conn = c;
+        b->n = 0;
+        unsigned nb = 0;
+        for (struct px_op *op = c->unsent; op != NULL; op = op->wnext) {
+            b->ops[b->n++] = op;
+            size_t meta_len = (size_t)(op->head[4] << 8 | op->head[5]);
+            bufs[nb++] = uv_buf_init((char *)op->head, (unsigned)(MCP_FRAME_HEADER_LEN + meta_len));
+            if (op->op == MCP_OP_PUT && op->body_len > 0)
+                bufs[nb++] = uv_buf_init((char *)op->body, (unsigned)op->body_len);
+        }
+        c->unsent = c->unsent_tail = NULL;
+        int rc = uv_write(&b->req, (uv_stream_t *)&c->tcp, bufs, nb, on_batch_written); /* copies bufs */
+        free(bufs);
+        if (rc < 0) {
+            for (unsigned i = 0; i < b->n; i++) b->ops[i]->writing = 0;
+            free(b);
+            conn_close(c, "write failed");
+        }
+    }
 }
 
 static void send_op(struct px_node *n, struct px_op *op)
 {
     struct px_pool *pool = n->pool;
+    struct px_node_conn *c = n->conn;
     int meta_len = 0;
     uint64_t body_len = 0;
     unsigned char *meta = op->head + MCP_FRAME_HEADER_LEN;
@@ -215,15 +291,18 @@ static void send_op(struct px_node *n, struct px_op *op)
     op->seq = ++pool->next_seq;
     struct mcp_frame_header h = {op->op, 0, (uint16_t)meta_len, op->seq, body_len};
     mcp_frame_header_encode(op->head, &h);
-    uv_buf_t bufs[2] = {uv_buf_init((char *)op->head, (unsigned)(MCP_FRAME_HEADER_LEN + meta_len))};
-    unsigned nb = 1;
-    if (body_len > 0) bufs[nb++] = uv_buf_init((char *)op->body, (unsigned)body_len);
     push_back(&n->inflight, &n->inflight_tail, op);
     op->writing = 1;
     op->replied = 0;
-    if (uv_write(&op->wreq, (uv_stream_t *)&n->conn->tcp, bufs, nb, on_op_written) < 0) {
-        op->writing = 0;
-        conn_close(n->conn, "write failed");
+    op->wnext = NULL;
+    if (c->unsent_tail) c->unsent_tail->wnext = op;
+    else c->unsent = op;
+    c->unsent_tail = op;
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->dirty_next = pool->dirty;
+        pool->dirty = c;
+        uv_check_start(&pool->flusher, on_flush);
     }
 }
 
@@ -519,6 +598,9 @@ int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invok
     if (cfg->advertise != NULL) snprintf(pool->advertise, sizeof pool->advertise, "%s", cfg->advertise);
     else snprintf(pool->advertise, sizeof pool->advertise, "%s:%d", cfg->listen_host, pool->port);
 
+    uv_check_init(loop, &pool->flusher);
+    pool->flusher.data = pool;
+    pool->open_handles++;
     pool->nodes = calloc(cfg->nodes, sizeof *pool->nodes);
     if (pool->nodes == NULL) return -ENOMEM;
     pool->nnodes = cfg->nodes;
@@ -551,6 +633,8 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
         uv_timer_stop(&n->hello_timer);
         uv_close((uv_handle_t *)&n->hello_timer, timer_closed);
     }
+    uv_check_stop(&pool->flusher);
+    uv_close((uv_handle_t *)&pool->flusher, listener_closed);
     uv_close((uv_handle_t *)&pool->listener, listener_closed);
 }
 

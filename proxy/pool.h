@@ -65,13 +65,13 @@ struct px_op {
     unsigned char *list_body;      /* LIST: records, freed after the callback */
     /* private to the pool */
     struct px_op *next;
+    struct px_op *wnext;           /* in its connection's list of ops to write */
     uint32_t seq;
     int tries;
     int detached;
     int writing;                   /* uv_write not yet called back */
     int replied;                   /* finished while writing: answer from the write callback */
     uint16_t node;
-    uv_write_t wreq;
     unsigned char head[MCP_FRAME_HEADER_LEN + MCP_CHUNK_META_FIXED + MCP_FRAME_MAX_KEY];
 };
 
@@ -120,6 +120,8 @@ struct px_pool {
     struct px_node *nodes;
     unsigned nnodes;
     struct px_node_conn *unclaimed; /* accepted, no hello yet */
+    struct px_node_conn *dirty;    /* connections with ops to write this loop turn */
+    uv_check_t flusher;            /* writes them, after the loop's I/O */
     uint32_t next_seq;
     int closing;
     unsigned open_handles;
