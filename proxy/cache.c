@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/container.h"
 #include "common/hash.h"
 #include "common/log.h"
 #include "proxy/place.h"
@@ -128,6 +129,8 @@ struct fetch {
     struct px_read r;
     struct px_cache *c;
     struct px_object *o;
+    struct px_value *rebuilt;  /* a read that decoded around lost chunks: to write them back */
+    uint64_t lost;
     void (*then)(struct fetch *f, int status); /* 0: f->r.v holds the value */
     void *ctx;
 };
@@ -141,14 +144,23 @@ static void fetch_answer(struct px_read *r, int status)
         cm_warn("object \"%.*s\" unreadable: %d of %d chunks left", (int)f->o->key_len,
                 (const char *)px_object_key(f->o), __builtin_popcountll(r->good), f->o->d);
         if (!f->o->dead) drop(c, f->o); /* a miss from now on, as for any cache */
+    } else if (r->lost != 0 && !f->o->dead && !f->o->repairing) {
+        f->rebuilt = px_value_ref(r->v);
+        f->lost = r->lost;
     }
     f->then(f, status);
 }
+
+static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, uint64_t lost);
 
 static void fetch_done(struct px_read *r)
 {
     struct fetch *f = r->arg;
     f->o->readers--;
+    if (f->rebuilt != NULL) { /* every chunk op has finished: v is ours alone to re-encode */
+        repair(f->c, f->o, f->rebuilt, f->lost);
+        px_value_unref(f->rebuilt);
+    }
     destroy_if_idle(f->c, f->o);
     free(f);
 }
@@ -183,6 +195,56 @@ static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct f
     r->done = fetch_done;
     r->arg = f;
     px_stripe_read(c->stripe, r);
+}
+
+/* ---- read repair ------------------------------------------------------ */
+
+/* Chunks a read had to do without are written back, rebuilt, to the nodes
+ * that should hold them (their new instances), without delaying the answer. */
+struct repair_op {
+    struct px_write w;
+    struct px_cache *c;
+    char key[PX_KEY_MAX];
+    uint32_t crc[ECS_MAX_CHUNKS]; /* what the index says each chunk sums to */
+};
+
+static void repaired(struct px_write *w, int status)
+{
+    (void)status;
+    struct repair_op *op = cm_container_of(w, struct repair_op, w);
+    struct px_cache *c = op->c;
+    struct px_object *o = px_index_peek(&c->index, op->key, w->key_len);
+    if (o != NULL && !o->dead && o->version == w->version) {
+        o->repairing = 0;
+        for (int i = 0; i < o->d + o->p; i++) {
+            uint64_t bit = (uint64_t)1 << i;
+            if (!(w->only & bit)) continue;
+            if (!(w->failed & bit) && w->v->crc[i] == op->crc[i]) {
+                o->missing &= ~bit;
+                c->stats.chunks_repaired++;
+            } else {
+                c->stats.repair_failures++;
+            }
+        }
+    }
+    free(op);
+}
+
+static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, uint64_t lost)
+{
+    if (o->dead || o->repairing) return;
+    struct repair_op *op = calloc(1, sizeof *op);
+    if (op == NULL) return;
+    const struct px_chunk_loc *loc = px_object_chunks(o);
+    op->c = c;
+    memcpy(op->key, px_object_key(o), o->key_len);
+    for (int i = 0; i < o->d + o->p; i++) op->crc[i] = loc[i].crc;
+    op->w = (struct px_write){.v = v, .key = (const unsigned char *)op->key, .key_len = o->key_len,
+                              .version = o->version, .expiry = o->expiry, .flags = o->flags, .only = lost,
+                              .done = repaired};
+    for (int i = 0; i < o->d + o->p; i++) op->w.nodes[i] = loc[i].node;
+    o->repairing = 1;
+    px_stripe_write(c->stripe, &op->w); /* re-encodes the parity, checksums, sends the lost ones */
 }
 
 /* ---- get ------------------------------------------------------------- */

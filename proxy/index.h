@@ -46,6 +46,7 @@ struct px_object {
     uint8_t fetched : 1; /* read at least once (meta h) */
     uint8_t stale : 1;   /* invalidated by md I / ms I (meta X) */
     uint8_t token_sent : 1; /* a client was told to recache (meta Z) */
+    uint8_t repairing : 1;  /* lost chunks being written back */
     /* d+p chunk locations, then the key (not NUL-terminated) */
     unsigned char tail[];
 };

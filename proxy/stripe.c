@@ -164,8 +164,10 @@ static void send_chunks(struct px_write *w)
 {
     struct px_value *v = w->v;
     int n = v->d + v->p;
-    w->pending = n;
+    uint64_t chunks = w->only ? w->only : ((uint64_t)1 << (n - 1) << 1) - 1;
+    w->pending = __builtin_popcountll(chunks);
     for (int i = 0; i < n; i++) {
+        if (!(chunks >> i & 1)) continue;
         struct px_op *op = &w->ops[i];
         memset(op, 0, sizeof *op);
         op->op = MCP_OP_PUT;
@@ -178,7 +180,8 @@ static void send_chunks(struct px_write *w)
         op->cb = on_put;
         op->arg = w;
     }
-    for (int i = 0; i < n; i++) px_pool_submit(w->st->pool, w->nodes[i], &w->ops[i]);
+    for (int i = 0; i < n; i++)
+        if (chunks >> i & 1) px_pool_submit(w->st->pool, w->nodes[i], &w->ops[i]);
 }
 
 static void encode_work(uv_work_t *req)

@@ -91,6 +91,7 @@ struct px_write {
     int64_t expiry;
     uint32_t flags;
     uint16_t nodes[ECS_MAX_CHUNKS];
+    uint64_t only;              /* 0: every chunk; else just these (a repair) */
     void (*done)(struct px_write *w, int status); /* 0, or -EIO when a chunk was refused */
     void *arg;
     /* result */
@@ -103,7 +104,8 @@ struct px_write {
     struct px_op *ops;          /* d+p of them, allocated while writing */
 };
 
-/* Encode w->v (whose data region holds the object) and store its chunks. */
+/* Encode w->v (whose data region holds the object), checksum its chunks
+ * into v->crc and store them (those in w->only, if set). */
 void px_stripe_write(struct px_stripe *st, struct px_write *w);
 
 struct px_read {

@@ -194,8 +194,13 @@ def test_survives_p_lost_nodes(proxy, fleet):
     # a lost instance is noticed when its node dials back, maybe after the reads were answered
     wait_for(lambda: c.stats()[b"fleet_instances_lost"] == 2, 15, "both lost instances to be noticed")
     assert c.stats()[b"decodes"] > 0
-    reclaim(fleet, 9)                     # a third: these objects are gone, cleanly
-    for k in values:
+    # p + 1 nodes lost at once, before any read could repair: a clean miss
+    more = {f"late{i}": os.urandom(700000 + i) for i in range(5)}
+    for k, v in more.items():
+        assert c.set(k, v)
+    for node in (4, 5, 6):
+        reclaim(fleet, node)
+    for k in more:
         assert c.get(k) is None
     assert c.set("after", b"still serving") and c.get("after") == b"still serving"
 
@@ -460,3 +465,29 @@ def test_dead_node_is_avoided():
     finally:
         assert p.stop()[0] == 0
         f.close()
+
+
+def test_reads_repair_lost_chunks(proxy, fleet):
+    """A read that decodes around lost chunks writes them back: two more
+    nodes can then go, which p = 2 alone would not survive."""
+    c = proxy.client()
+    values = {f"r{i}": os.urandom(700000 + i) for i in range(12)}
+    for k, v in values.items():
+        assert c.set(k, v)
+    reclaim(fleet, 0)
+    reclaim(fleet, 1)
+    for k, v in values.items():
+        assert c.get(k) == v
+
+    def repaired():
+        s = c.stats()
+        if s[b"missing_chunks"] == 0 and s[b"chunks_repaired"] >= 2 * len(values) and s[b"fleet_instances_lost"] == 2:
+            return True
+        for k in values:   # reads repair whatever is still missing
+            c.get(k)
+        return False
+    wait_for(repaired, 30, "the lost chunks to be written back")
+    reclaim(fleet, 2)
+    reclaim(fleet, 3)
+    for k, v in values.items():
+        assert c.get(k) == v, k
