@@ -25,13 +25,14 @@ struct options {
     const char *listen, *node_listen, *faas_url, *prefix, *advertise;
     int port, node_port, verbose, d, p;
     unsigned conns, nodes;
-    uint64_t max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms;
+    uint64_t max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms, warmup_s;
 };
 
 struct proxy {
     struct options o;
     uv_loop_t *loop;
     uv_signal_t sigint, sigterm;
+    uv_timer_t warmer;
     struct px_invoker invoker;
     struct px_pool pool;
     struct px_stripe stripe;
@@ -72,7 +73,9 @@ static void usage(FILE *out)
         "    --min-chunk=<num>     smallest chunk before fewer data chunks are used, with\n"
         "                          k/m suffix (default: 64k)\n"
         "    --idle-ms=<ms>        nodes return after this long idle (default: 2000)\n"
-        "    --tick-ms=<ms>        billing tick nodes align their return to (default: 1)\n");
+        "    --tick-ms=<ms>        billing tick nodes align their return to (default: 1)\n"
+        "    --warmup=<s>          invoke sleeping nodes that hold data this often, to keep\n"
+        "                          them warm and notice lost instances (default: 60; 0 = off)\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -102,9 +105,9 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){.listen = "127.0.0.1", .node_listen = "127.0.0.1", .prefix = "fncache-node-",
                           .port = 11211, .d = 10, .p = 2, .conns = 1024, .nodes = 12,
                           .max_item = 512u << 20, .node_memory_mb = 1024, .min_chunk = 64 << 10,
-                          .idle_ms = 2000, .tick_ms = 1};
+                          .idle_ms = 2000, .tick_ms = 1, .warmup_s = 60};
     enum { O_EC = 256, O_NODES, O_NODE_MEM, O_NODE_LISTEN, O_NODE_PORT, O_ADVERTISE, O_FAAS, O_PREFIX,
-           O_MIN_CHUNK, O_IDLE, O_TICK };
+           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP };
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'}, {"listen", required_argument, NULL, 'l'},
         {"conn-limit", required_argument, NULL, 'c'}, {"max-item-size", required_argument, NULL, 'I'},
@@ -115,6 +118,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"advertise", required_argument, NULL, O_ADVERTISE}, {"faas-url", required_argument, NULL, O_FAAS},
         {"function-prefix", required_argument, NULL, O_PREFIX}, {"min-chunk", required_argument, NULL, O_MIN_CHUNK},
         {"idle-ms", required_argument, NULL, O_IDLE}, {"tick-ms", required_argument, NULL, O_TICK},
+        {"warmup", required_argument, NULL, O_WARMUP},
         {NULL, 0, NULL, 0}};
     int c;
     uint64_t v;
@@ -141,6 +145,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_MIN_CHUNK: if (parse_size(optarg, &o->min_chunk)) return bad("--min-chunk", optarg); break;
         case O_IDLE: if (parse_size(optarg, &o->idle_ms)) return bad("--idle-ms", optarg); break;
         case O_TICK: if (parse_size(optarg, &o->tick_ms) || o->tick_ms == 0) return bad("--tick-ms", optarg); break;
+        case O_WARMUP: if (parse_size(optarg, &o->warmup_s) || o->warmup_s > 86400) return bad("--warmup", optarg); break;
         default: usage(stderr); return 2;
         }
     }
@@ -252,9 +257,10 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
     struct proxy *px = fe->owner;
     char name[64], value[256];
     if (group[0] == 0) {
-        uint64_t inv = 0, lost = 0, connected = 0, missing = 0;
+        uint64_t inv = 0, lost = 0, connected = 0, missing = 0, warmups = 0;
         for (unsigned i = 0; i < px->pool.nnodes; i++) {
             inv += px->pool.nodes[i].invocations;
+            warmups += px->pool.nodes[i].warmups;
             lost += px->pool.nodes[i].instances_lost;
             connected += px->pool.nodes[i].state == PX_NODE_CONNECTED;
         }
@@ -267,6 +273,7 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
         U64("fleet_connected", connected);
         U64("fleet_invocations", inv);
         U64("fleet_instances_lost", lost);
+        U64("fleet_warmups", warmups);
         U64("missing_chunks", missing);
 #undef U64
     } else if (strcmp(group, "nodes") == 0) {
@@ -289,6 +296,15 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
     }
 }
 
+/* Keep warm the sleeping nodes that hold chunks; nodes holding nothing
+ * cost money for nothing and are left to the platform. */
+static void on_warmup_tick(uv_timer_t *t)
+{
+    struct proxy *px = t->data;
+    for (unsigned i = 0; i < px->pool.nnodes; i++)
+        if (px->cache.node_used[i] > 0) px_pool_warmup(&px->pool, (uint16_t)i);
+}
+
 /* ---- shutdown --------------------------------------------------------- */
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -300,6 +316,7 @@ static void on_signal(uv_signal_t *s, int signum)
     px_frontend_close(&px->fe);
     px_pool_close(&px->pool, NULL); /* first: cancelled invocations are then expected */
     px_invoker_close(&px->invoker, NULL);
+    uv_close((uv_handle_t *)&px->warmer, NULL);
     uv_close((uv_handle_t *)&px->sigint, NULL);
     uv_close((uv_handle_t *)&px->sigterm, NULL);
     stop_faas(px);
@@ -348,6 +365,9 @@ int main(int argc, char **argv)
     px.sigint.data = px.sigterm.data = &px;
     uv_signal_start(&px.sigint, on_signal, SIGINT);
     uv_signal_start(&px.sigterm, on_signal, SIGTERM);
+    uv_timer_init(px.loop, &px.warmer);
+    px.warmer.data = &px;
+    if (px.o.warmup_s > 0) uv_timer_start(&px.warmer, on_warmup_tick, px.o.warmup_s * 1000, px.o.warmup_s * 1000);
     cm_info("serving memcached on %s:%d: %u nodes (%s*), %d+%d code, %" PRIu64 " MB capacity, platform %s",
             px.o.listen, px.o.port, px.o.nodes, px.o.prefix, px.o.d, px.o.p, capacity >> 20, px.o.faas_url);
 

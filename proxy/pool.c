@@ -370,7 +370,7 @@ static void node_kick(struct px_node *n)
         if (n->conn != NULL && !n->conn->bye && !n->conn->closing) {
             struct px_op *op;
             while (n->conn != NULL && (op = pop_front(&n->queue, &n->queue_tail)) != NULL) send_op(n, op);
-        } else if (n->queue != NULL && !n->invoking && n->conn == NULL) {
+        } else if (n->queue != NULL && !n->invoking && !n->warming && n->conn == NULL) {
             invoke(n);
         }
     }
@@ -401,6 +401,54 @@ static struct px_node *node_named(struct px_pool *pool, const char *name, size_t
         if (strlen(pool->nodes[i].function) == len && memcmp(pool->nodes[i].function, name, len) == 0)
             return &pool->nodes[i];
     return NULL;
+}
+
+/* A hello or a warm-up answer named the node's instance: a new one lost
+ * everything the old one held. */
+static void note_instance(struct px_node *n, const uint8_t *instance)
+{
+    int lost = n->known && memcmp(n->instance, instance, MCP_FRAME_INSTANCE_LEN) != 0;
+    memcpy(n->instance, instance, MCP_FRAME_INSTANCE_LEN);
+    n->known = 1;
+    if (lost) {
+        n->instances_lost++;
+        cm_info("node %s: new instance: its chunks are gone", n->function);
+        if (n->pool->on_instance_lost) n->pool->on_instance_lost(n->pool, n, n->pool->owner);
+    }
+}
+
+static void on_warmed(const struct px_invoke_result *r, void *arg)
+{
+    struct px_node *n = arg;
+    n->warming = 0;
+    if (n->pool->closing) return;
+    /* the answer is {"instance":"<32 hex digits>",...} */
+    const char *at = r->ok ? strstr(r->body, "\"instance\":\"") : NULL;
+    uint8_t instance[MCP_FRAME_INSTANCE_LEN];
+    int ok = at != NULL;
+    for (int i = 0; ok && i < MCP_FRAME_INSTANCE_LEN; i++) {
+        unsigned byte;
+        ok = sscanf(at + 12 + 2 * i, "%2x", &byte) == 1;
+        instance[i] = (uint8_t)byte;
+    }
+    if (ok) {
+        n->warmups++;
+        note_instance(n, instance);
+    } else {
+        cm_warn("node %s: warm-up failed: %s HTTP %ld %.120s", n->function,
+                r->transport_text ? r->transport_text : "", r->http_status, r->body);
+    }
+    node_kick(n);
+}
+
+void px_pool_warmup(struct px_pool *pool, uint16_t node)
+{
+    struct px_node *n = &pool->nodes[node];
+    /* a node serving or being invoked is warm; a second invocation now
+     * would make the platform start a second, empty instance */
+    if (pool->closing || n->invoking || n->warming || n->conn != NULL || n->queue != NULL) return;
+    if (px_invoke(pool->invoker, n->function, "{\"cmd\":\"warmup\"}", 0, 10000, on_warmed, n) == 0)
+        n->warming = 1;
 }
 
 static void on_hello(struct px_node_conn *c)
@@ -438,15 +486,8 @@ static void on_hello(struct px_node_conn *c)
     n->chunks = h.chunks;
     n->bytes = h.bytes;
     n->last_seen_ms = cm_now_ms();
-    int lost = n->known && memcmp(n->instance, h.instance, MCP_FRAME_INSTANCE_LEN) != 0;
-    memcpy(n->instance, h.instance, MCP_FRAME_INSTANCE_LEN);
-    n->known = 1;
     send_ctl(c, MCP_OP_HELLO | MCP_FRAME_REPLY, MCP_ST_OK, c->rd.h.seq, 0);
-    if (lost) {
-        n->instances_lost++;
-        cm_info("node %s: new instance: its chunks are gone", n->function);
-        if (pool->on_instance_lost) pool->on_instance_lost(pool, n, pool->owner);
-    }
+    note_instance(n, h.instance);
     node_kick(n);
 }
 

@@ -85,6 +85,7 @@ struct px_node {
     enum px_node_state state;
     int invoking;                  /* an invocation is in flight */
     int hello_seen;                /* its node dialed back */
+    int warming;                   /* a warm-up invocation is in flight */
     struct px_node_conn *conn;     /* live connection, or NULL */
     char token[33];                /* of the invocation in flight */
     uint8_t instance[MCP_FRAME_INSTANCE_LEN];
@@ -93,7 +94,7 @@ struct px_node {
     struct px_op *inflight, *inflight_tail;  /* sent, waiting for replies */
     uv_timer_t hello_timer;
     /* stats */
-    uint64_t invocations, invoke_failures, instances_lost;
+    uint64_t invocations, invoke_failures, instances_lost, warmups;
     unsigned failures_in_row;       /* invocations that ended without a hello */
     uint64_t mem_limit, chunks, bytes;       /* from the last hello */
     uint64_t last_seen_ms;
@@ -135,6 +136,11 @@ int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invok
                  const struct px_pool_config *cfg);
 /* Queue op for node; it is sent once the node is connected. */
 void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op);
+/* Keep a sleeping node's instance warm with a `warmup` invocation; its
+ * answer names the instance, so a lost one is noticed (on_instance_lost)
+ * without any client touching the node. Does nothing for a node that is
+ * being invoked, serving, or has requests waiting. */
+void px_pool_warmup(struct px_pool *pool, uint16_t node);
 /* Stop a GET from writing into its destination: 1 when done (its body, if
  * it comes, is dropped and the op ends with -ECANCELED), 0 when the body is
  * arriving right now (wait for the callback). */

@@ -491,3 +491,25 @@ def test_reads_repair_lost_chunks(proxy, fleet):
     reclaim(fleet, 3)
     for k, v in values.items():
         assert c.get(k) == v, k
+
+
+def test_warmup_notices_a_lost_instance(fleet):
+    """Sleeping nodes that hold data are invoked every --warmup seconds; the
+    answer names the instance, so a reclaimed one is noticed with no client
+    touching it, and the next reads repair what it held."""
+    p = Proxy("--warmup", "1", "--idle-ms", "200", faas=fleet)
+    try:
+        c = p.client()
+        values = {f"w{i}": os.urandom(700000 + i) for i in range(6)}
+        for k, v in values.items():
+            assert c.set(k, v)
+        wait_for(lambda: c.stats()[b"fleet_warmups"] >= 12, 20, "warm-ups of the sleeping nodes")
+        assert c.stats()[b"fleet_instances_lost"] == 0      # the same instances answered
+        reclaim(fleet, 5)
+        wait_for(lambda: c.stats()[b"fleet_instances_lost"] == 1, 20, "the lost instance to be noticed")
+        assert c.stats()[b"missing_chunks"] == len(values)  # one chunk of each object, before any read
+        for k, v in values.items():
+            assert c.get(k) == v
+        wait_for(lambda: c.stats()[b"missing_chunks"] == 0, 20, "the reads to repair")
+    finally:
+        assert p.stop()[0] == 0
