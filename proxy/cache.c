@@ -16,20 +16,24 @@
 static int64_t unix_now(void) { return (int64_t)time(NULL); }
 
 int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe, uint16_t nnodes,
-                  uint64_t capacity, uint64_t node_capacity, uint64_t max_value)
+                  uint16_t max_nodes, uint64_t capacity, uint64_t node_capacity, uint64_t max_value)
 {
     memset(c, 0, sizeof *c);
     if (nnodes < stripe->d_max + stripe->p) return -EINVAL; /* d+p distinct nodes per object */
+    if (max_nodes < nnodes) max_nodes = nnodes;
     c->loop = loop;
     c->stripe = stripe;
     c->pool = stripe->pool;
     c->nnodes = nnodes;
+    c->max_nodes = max_nodes;
     c->capacity = capacity;
     c->node_capacity = node_capacity;
     c->max_value = max_value;
-    c->node_used = calloc(nnodes, sizeof *c->node_used);
-    c->eligible = calloc(nnodes, 1);
-    if (c->node_used == NULL || c->eligible == NULL) return -ENOMEM;
+    c->read_repair = 1;
+    c->node_used = calloc(max_nodes, sizeof *c->node_used);
+    c->eligible = calloc(max_nodes, 1);
+    c->draining = calloc(max_nodes, 1);
+    if (c->node_used == NULL || c->eligible == NULL || c->draining == NULL) return -ENOMEM;
     return px_index_init(&c->index);
 }
 
@@ -43,10 +47,15 @@ static void charge_nodes(struct px_cache *c, const struct px_object *o, int sign
     }
 }
 
+int px_cache_node_usable(const struct px_cache *c, uint16_t i)
+{
+    return i < c->nnodes && !c->draining[i] && (c->pool == NULL || !px_node_dead(&c->pool->nodes[i]));
+}
+
 static int live_nodes(const struct px_cache *c)
 {
     int n = 0;
-    for (uint16_t i = 0; i < c->nnodes; i++) n += c->pool == NULL || !px_node_dead(&c->pool->nodes[i]);
+    for (uint16_t i = 0; i < c->nnodes; i++) n += px_cache_node_usable(c, i);
     return n;
 }
 
@@ -55,8 +64,7 @@ static int live_nodes(const struct px_cache *c)
 static int place(struct px_cache *c, const char *key, size_t nkey, uint64_t chunk_len, int n, uint16_t *nodes)
 {
     for (uint16_t i = 0; i < c->nnodes; i++)
-        c->eligible[i] = c->node_used[i] + chunk_len <= c->node_capacity &&
-                         (c->pool == NULL || !px_node_dead(&c->pool->nodes[i]));
+        c->eligible[i] = c->node_used[i] + chunk_len <= c->node_capacity && px_cache_node_usable(c, i);
     return px_place(cm_hash64(key, nkey), c->eligible, c->nnodes, n, nodes);
 }
 
@@ -80,7 +88,8 @@ static void destroy_if_idle(struct px_cache *c, struct px_object *o)
     if (!o->dead || o->readers > 0) return;
     uint16_t nodes[ECS_MAX_CHUNKS];
     node_list(o, nodes);
-    px_stripe_notify(c->stripe, MCP_OP_DEL, px_object_key(o), o->key_len, o->version, 0, o->d + o->p, nodes);
+    px_stripe_notify(c->stripe, MCP_OP_DEL, px_object_key(o), o->key_len, o->version, 0, PX_ALL_CHUNKS(o->d + o->p),
+                     nodes);
     px_object_free(o);
 }
 
@@ -125,6 +134,8 @@ static struct px_object *live(struct px_cache *c, const char *key, size_t nkey, 
 
 /* ---- reading an object ------------------------------------------------ */
 
+typedef void (*repair_done_fn)(void *arg, uint64_t bytes);
+
 struct fetch {
     struct px_read r;
     struct px_cache *c;
@@ -133,50 +144,69 @@ struct fetch {
     uint64_t lost;
     void (*then)(struct fetch *f, int status); /* 0: f->r.v holds the value */
     void *ctx;
+    repair_done_fn repaired;   /* a background repair: told when it ends */
+    void *repaired_arg;
 };
+
+static void note_damaged(struct px_cache *c, struct px_object *o)
+{
+    if (c->damaged != NULL) c->damaged(c, o, c->damaged_arg);
+}
 
 static void fetch_answer(struct px_read *r, int status)
 {
     struct fetch *f = r->arg;
+    struct px_cache *c = f->c;
+    struct px_object *o = f->o;
     if (status != 0) {
-        struct px_cache *c = f->c;
         c->stats.objects_lost++;
-        cm_warn("object \"%.*s\" unreadable: %d of %d chunks left", (int)f->o->key_len,
-                (const char *)px_object_key(f->o), __builtin_popcountll(r->good), f->o->d);
-        if (!f->o->dead) drop(c, f->o); /* a miss from now on, as for any cache */
-    } else if (r->lost != 0 && !f->o->dead && !f->o->repairing) {
-        f->rebuilt = px_value_ref(r->v);
-        f->lost = r->lost;
+        cm_warn("object \"%.*s\" unreadable: %d of %d chunks left", (int)o->key_len,
+                (const char *)px_object_key(o), __builtin_popcountll(r->good), o->d);
+        if (!o->dead) drop(c, o); /* a miss from now on, as for any cache */
+    } else if (r->lost != 0 && !o->dead) {
+        uint64_t newly = r->lost & ~o->missing; /* chunks this read found gone or corrupt */
+        o->missing |= r->lost;
+        if (!o->repairing && (c->read_repair || f->repaired != NULL)) {
+            f->rebuilt = px_value_ref(r->v);
+            f->lost = r->lost;
+        } else if (newly) {
+            note_damaged(c, o);
+        }
     }
     f->then(f, status);
 }
 
-static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, uint64_t lost);
+static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, uint64_t lost, uint64_t read_bytes,
+                   repair_done_fn done, void *arg);
 
 static void fetch_done(struct px_read *r)
 {
     struct fetch *f = r->arg;
     f->o->readers--;
+    if (f->repaired == NULL) f->c->client_io--;
     if (f->rebuilt != NULL) { /* every chunk op has finished: v is ours alone to re-encode */
-        repair(f->c, f->o, f->rebuilt, f->lost);
+        uint64_t read = f->repaired ? (uint64_t)f->o->d * f->o->chunk_len : 0;
+        repair(f->c, f->o, f->rebuilt, f->lost, read, f->repaired, f->repaired_arg);
         px_value_unref(f->rebuilt);
+    } else if (f->repaired != NULL) {
+        f->repaired(f->repaired_arg, 0);
     }
     destroy_if_idle(f->c, f->o);
     free(f);
 }
 
-static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int), void *ctx)
+static struct fetch *fetch_start(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int),
+                                 void *ctx, repair_done_fn repaired, void *repaired_arg)
 {
     struct fetch *f = calloc(1, sizeof *f);
-    if (f == NULL) {
-        struct fetch stub = {.c = c, .o = o, .ctx = ctx};
-        then(&stub, -ENOMEM);
-        return;
-    }
+    if (f == NULL) return NULL;
     f->c = c;
     f->o = o;
     f->then = then;
     f->ctx = ctx;
+    f->repaired = repaired;
+    f->repaired_arg = repaired_arg;
+    if (repaired == NULL) c->client_io++;
     o->readers++;
     struct px_read *r = &f->r;
     const struct px_chunk_loc *loc = px_object_chunks(o);
@@ -195,56 +225,177 @@ static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct f
     r->done = fetch_done;
     r->arg = f;
     px_stripe_read(c->stripe, r);
+    return f;
 }
 
-/* ---- read repair ------------------------------------------------------ */
+static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int), void *ctx)
+{
+    if (fetch_start(c, o, then, ctx, NULL, NULL) == NULL) {
+        struct fetch stub = {.c = c, .o = o, .ctx = ctx};
+        then(&stub, -ENOMEM);
+    }
+}
 
-/* Chunks a read had to do without are written back, rebuilt, to the nodes
- * that should hold them (their new instances), without delaying the answer. */
+/* ---- repair ---------------------------------------------------------- */
+
+/* Chunks a read had to do without are rebuilt and written back to the
+ * nodes that should hold them (their new instances), or to other nodes
+ * when theirs is dead or draining, without delaying the answer. */
 struct repair_op {
     struct px_write w;
     struct px_cache *c;
     char key[PX_KEY_MAX];
-    uint32_t crc[ECS_MAX_CHUNKS]; /* what the index says each chunk sums to */
+    uint16_t was[ECS_MAX_CHUNKS];  /* each chunk's node before the repair */
+    uint32_t crc[ECS_MAX_CHUNKS];  /* what the index says each chunk sums to */
+    uint64_t read_bytes;
+    repair_done_fn done;
+    void *arg;
 };
+
+/* Where the lost chunks of o go: back to their nodes, unless those cannot
+ * take them; then to other nodes holding no chunk of o. */
+static void repair_targets(struct px_cache *c, struct px_object *o, uint64_t lost, uint16_t *nodes)
+{
+    const struct px_chunk_loc *loc = px_object_chunks(o);
+    int n = o->d + o->p, prepared = 0;
+    for (int i = 0; i < n; i++) nodes[i] = loc[i].node;
+    for (int i = 0; i < n; i++) {
+        if (!(lost >> i & 1) || px_cache_node_usable(c, loc[i].node)) continue;
+        if (!prepared) {
+            for (uint16_t k = 0; k < c->nnodes; k++)
+                c->eligible[k] = c->node_used[k] + o->chunk_len <= c->node_capacity && px_cache_node_usable(c, k);
+            for (int j = 0; j < n; j++) c->eligible[loc[j].node] = 0; /* one chunk of an object per node */
+            prepared = 1;
+        }
+        uint16_t to;
+        if (px_place(cm_hash64(px_object_key(o), o->key_len) + (uint64_t)i, c->eligible, c->nnodes, 1, &to) == 1) {
+            nodes[i] = to;
+            c->eligible[to] = 0;
+        }
+    }
+}
 
 static void repaired(struct px_write *w, int status)
 {
     (void)status;
     struct repair_op *op = cm_container_of(w, struct repair_op, w);
     struct px_cache *c = op->c;
+    uint64_t written = (uint64_t)__builtin_popcountll(w->only & ~w->failed) * w->v->chunk_len;
+    c->stats.repair_bytes += written + op->read_bytes;
     struct px_object *o = px_index_peek(&c->index, op->key, w->key_len);
     if (o != NULL && !o->dead && o->version == w->version) {
         o->repairing = 0;
+        struct px_chunk_loc *loc = px_object_chunks(o);
+        uint64_t moved = 0;
         for (int i = 0; i < o->d + o->p; i++) {
             uint64_t bit = (uint64_t)1 << i;
             if (!(w->only & bit)) continue;
-            if (!(w->failed & bit) && w->v->crc[i] == op->crc[i]) {
-                o->missing &= ~bit;
-                c->stats.chunks_repaired++;
-            } else {
+            if ((w->failed & bit) || w->v->crc[i] != op->crc[i]) {
                 c->stats.repair_failures++;
+                continue;
+            }
+            o->missing &= ~bit;
+            c->stats.chunks_repaired++;
+            if (w->nodes[i] != loc[i].node) { /* moved: the index follows, the old copy goes */
+                c->node_used[loc[i].node] -= o->chunk_len;
+                c->node_used[w->nodes[i]] += o->chunk_len;
+                loc[i].node = w->nodes[i];
+                c->stats.chunks_relocated++;
+                moved |= bit;
             }
         }
+        if (moved)
+            px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, w->key_len, w->version, 0, moved,
+                             op->was);
     }
+    if (op->done != NULL) op->done(op->arg, written + op->read_bytes);
     free(op);
 }
 
-static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, uint64_t lost)
+static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, uint64_t lost, uint64_t read_bytes,
+                   repair_done_fn done, void *arg)
 {
-    if (o->dead || o->repairing) return;
-    struct repair_op *op = calloc(1, sizeof *op);
-    if (op == NULL) return;
+    struct repair_op *op = o->dead || o->repairing ? NULL : calloc(1, sizeof *op);
+    if (op == NULL) {
+        if (done != NULL) done(arg, 0);
+        return;
+    }
     const struct px_chunk_loc *loc = px_object_chunks(o);
     op->c = c;
+    op->read_bytes = read_bytes;
+    op->done = done;
+    op->arg = arg;
     memcpy(op->key, px_object_key(o), o->key_len);
-    for (int i = 0; i < o->d + o->p; i++) op->crc[i] = loc[i].crc;
     op->w = (struct px_write){.v = v, .key = (const unsigned char *)op->key, .key_len = o->key_len,
                               .version = o->version, .expiry = o->expiry, .flags = o->flags, .only = lost,
                               .done = repaired};
-    for (int i = 0; i < o->d + o->p; i++) op->w.nodes[i] = loc[i].node;
+    for (int i = 0; i < o->d + o->p; i++) {
+        op->crc[i] = loc[i].crc;
+        op->was[i] = loc[i].node;
+    }
+    repair_targets(c, o, lost, op->w.nodes);
     o->repairing = 1;
     px_stripe_write(c->stripe, &op->w); /* re-encodes the parity, checksums, sends the lost ones */
+}
+
+static void repair_read(struct fetch *f, int status)
+{
+    (void)f;
+    (void)status; /* an unreadable object was dropped by fetch_answer */
+}
+
+int px_cache_repair(struct px_cache *c, struct px_object *o, repair_done_fn done, void *arg)
+{
+    if (o->dead || o->repairing || o->missing == 0) return -EALREADY;
+    return fetch_start(c, o, repair_read, NULL, done, arg) != NULL ? 0 : -ENOMEM;
+}
+
+void px_cache_node_lost(struct px_cache *c, uint16_t node)
+{
+    uint64_t marked = 0, dropped = 0;
+    struct px_object *o, *next;
+    for (o = c->index.lru_head; o != NULL; o = next) {
+        next = o->lru_next;
+        const struct px_chunk_loc *loc = px_object_chunks(o);
+        uint64_t before = o->missing;
+        for (int i = 0; i < o->d + o->p; i++)
+            if (loc[i].node == node) o->missing |= (uint64_t)1 << i;
+        if (o->missing == before) continue;
+        marked += (uint64_t)__builtin_popcountll(o->missing & ~before);
+        if (__builtin_popcountll(o->missing) > o->p) { /* fewer than d left: gone, as for any cache */
+            c->stats.objects_lost++;
+            dropped++;
+            drop(c, o);
+        } else {
+            note_damaged(c, o);
+        }
+    }
+    cm_info("node %u lost its memory: %" PRIu64 " chunks missing, %" PRIu64 " objects lost", node, marked, dropped);
+}
+
+int px_cache_adopt(struct px_cache *c, const struct mcp_chunk_meta *m, const struct px_chunk_loc *loc,
+                   uint64_t missing)
+{
+    struct px_object *cur = px_index_peek(&c->index, m->key, m->key_len);
+    if (cur != NULL && cur->version >= m->version) return 0;
+    struct px_object *o = px_object_new(m->key, m->key_len, m->d, m->p);
+    if (o == NULL) return 0;
+    o->cas = o->version = m->version;
+    o->size = m->size;
+    o->expiry = m->expiry;
+    o->flags = m->flags;
+    o->chunk_len = (uint32_t)ecs_chunk_len(m->d, m->size);
+    o->stored_at = o->last_access = (uint32_t)unix_now();
+    o->missing = missing;
+    memcpy(px_object_chunks(o), loc, (size_t)(m->d + m->p) * sizeof *loc);
+    struct px_object *old = px_index_insert(&c->index, o);
+    c->used += object_bytes(o);
+    charge_nodes(c, o, +1);
+    if (old != NULL) retire(c, old);
+    if (c->next_cas < m->version) c->next_cas = m->version; /* new versions stay newer */
+    c->stats.objects_adopted++;
+    if (missing) note_damaged(c, o);
+    return 1;
 }
 
 /* ---- get ------------------------------------------------------------- */
@@ -268,8 +419,8 @@ static void touch_chunks(struct px_cache *c, struct px_object *o)
 {
     uint16_t nodes[ECS_MAX_CHUNKS];
     node_list(o, nodes);
-    px_stripe_notify(c->stripe, MCP_OP_TOUCH, px_object_key(o), o->key_len, o->version, o->expiry, o->d + o->p,
-                     nodes);
+    px_stripe_notify(c->stripe, MCP_OP_TOUCH, px_object_key(o), o->key_len, o->version, o->expiry,
+                     PX_ALL_CHUNKS(o->d + o->p), nodes);
 }
 
 /* What must still hold when a write's chunks are in. */
@@ -381,12 +532,13 @@ static void written(struct px_write *w, int status)
 {
     struct write_op *op = w->arg;
     struct px_cache *c = op->c;
+    c->client_io--;
     struct px_value *v = w->v;
     int n = v->d + v->p;
     if (status != 0 || !holds(c, op)) {
         /* our chunks are not wanted: failed, or another client won */
         px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, (uint16_t)op->nkey, w->version,
-                         0, n, w->nodes);
+                         0, PX_ALL_CHUNKS(n), w->nodes);
         if (status != 0) c->stats.store_failures++;
         else c->stats.lost_races++;
         op->finish(op, status != 0 ? PX_FAILED : op->lost_race);
@@ -396,7 +548,7 @@ static void written(struct px_write *w, int status)
     struct px_object *o = px_object_new(op->key, op->nkey, v->d, v->p);
     if (o == NULL) {
         px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, (uint16_t)op->nkey, w->version,
-                         0, n, w->nodes);
+                         0, PX_ALL_CHUNKS(n), w->nodes);
         op->finish(op, PX_NO_MEMORY);
         free(op);
         return;
@@ -455,6 +607,7 @@ static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32
      * too few live nodes is a failure eviction cannot cure */
     struct px_object *victim;
     while (place(c, key, nkey, v->chunk_len, v->d + v->p, w->nodes) < v->d + v->p) {
+        if (c->no_room != NULL && c->no_room(c, c->no_room_arg)) continue; /* grown: try the new nodes */
         if (live_nodes(c) < v->d + v->p) {
             px_value_unref(v);
             finish(op, PX_FAILED);
@@ -473,6 +626,7 @@ static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32
     w->done = written;
     w->arg = op;
     c->stats.cmd_set++;
+    c->client_io++;
     px_stripe_write(c->stripe, w);
     px_value_unref(v); /* the write holds its own reference */
 }
@@ -769,4 +923,5 @@ void px_cache_free(struct px_cache *c)
     px_index_free(&c->index);
     free(c->node_used);
     free(c->eligible);
+    free(c->draining);
 }

@@ -27,7 +27,8 @@
     X(get_expired) X(get_flushed) X(delete_hits) X(delete_misses)            \
     X(incr_hits) X(incr_misses) X(decr_hits) X(decr_misses) X(cas_hits)      \
     X(cas_misses) X(cas_badval) X(touch_hits) X(touch_misses) X(evictions)   \
-    X(objects_lost) X(store_failures) X(lost_races) X(chunks_repaired) X(repair_failures)
+    X(objects_lost) X(store_failures) X(lost_races) X(chunks_repaired) X(repair_failures)      \
+    X(chunks_relocated) X(repair_bytes) X(objects_adopted)
 
 struct px_cache_stats {
 #define PX_STAT_FIELD(name) uint64_t name;
@@ -47,7 +48,9 @@ struct px_cache {
     uv_loop_t *loop;
     struct px_index index;
     struct px_stripe *stripe;
-    uint16_t nnodes;
+    uint16_t nnodes;           /* nodes placement may use: 0..nnodes-1 */
+    uint16_t max_nodes;        /* size of the per-node arrays */
+    uint8_t *draining;         /* per node: no new chunks; its chunks move away */
     uint64_t capacity;         /* chunk bytes the fleet may hold */
     uint64_t used;             /* chunk bytes of indexed objects */
     uint64_t node_capacity;    /* chunk bytes one node may hold */
@@ -57,12 +60,21 @@ struct px_cache {
     uint64_t max_value;        /* -I */
     uint64_t next_cas;
     int64_t flush_at;          /* objects stored up to then are invalid from then on; 0 = none */
+    int read_repair;           /* reads write back the chunks they decoded around */
+    unsigned client_io;        /* client reads and writes on the fleet in flight */
+    /* told of every object that has lost chunks (background repair) */
+    void (*damaged)(struct px_cache *c, struct px_object *o, void *arg);
+    void *damaged_arg;
+    /* asked when a write finds no nodes with room: 1 if the fleet grew */
+    int (*no_room)(struct px_cache *c, void *arg);
+    void *no_room_arg;
     struct px_cache_stats stats;
 };
 
-/* capacity: for the whole fleet (-m); node_capacity: for one node. */
+/* capacity: for the whole fleet (-m); node_capacity: for one node. The
+ * per-node arrays have room for max_nodes (the fleet's cap). */
 int px_cache_init(struct px_cache *c, uv_loop_t *loop, struct px_stripe *stripe, uint16_t nnodes,
-                  uint64_t capacity, uint64_t node_capacity, uint64_t max_value);
+                  uint16_t max_nodes, uint64_t capacity, uint64_t node_capacity, uint64_t max_value);
 void px_cache_free(struct px_cache *c);
 
 /* get / gets / gat / gats / mg */
@@ -137,6 +149,27 @@ enum px_result px_cache_delete_meta(struct px_cache *c, const char *key, size_t 
                                     uint64_t cas_in, int invalidate, int ttl_set, int32_t ttl);
 enum px_result px_cache_touch(struct px_cache *c, const char *key, size_t nkey, int32_t exptime);
 void px_cache_flush(struct px_cache *c, int32_t delay);
+/* ---- resilience ---------------------------------------------------------
+ * A node's instance ended: every chunk recorded there is missing; objects
+ * left with fewer than d chunks are dropped (a miss, counted in
+ * objects_lost); the others are reported through c->damaged. */
+void px_cache_node_lost(struct px_cache *c, uint16_t node);
+/* Re-create o's missing chunks: read any d, write the rebuilt ones back to
+ * their nodes, or to other nodes when theirs is dead or draining (also
+ * used to move chunks off a draining node: mark them missing first).
+ * done(arg, bytes moved) runs once, from the loop. Returns 0 when started,
+ * or a negative errno (done does not run then). */
+int px_cache_repair(struct px_cache *c, struct px_object *o, void (*done)(void *arg, uint64_t bytes), void *arg);
+/* An object found in the nodes' inventories (a restarted proxy rebuilding
+ * its index): m names the key, version, size, expiry, flags and code;
+ * loc[i] the node and CRC of chunk i; chunks not found are in `missing`.
+ * Replaces an older version of the key; refused (0) when the index holds
+ * a newer one. Returns 1 when indexed. */
+int px_cache_adopt(struct px_cache *c, const struct mcp_chunk_meta *m, const struct px_chunk_loc *loc,
+                   uint64_t missing);
+/* 1 when node i may take chunks: in the fleet, not dead, not draining. */
+int px_cache_node_usable(const struct px_cache *c, uint16_t i);
+
 /* Free stripe buffers and values: a size the cache would refuse up front. */
 uint64_t px_cache_chunk_bytes(const struct px_cache *c, uint64_t len);
 

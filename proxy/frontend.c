@@ -183,7 +183,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 static void update_reading(struct px_client *c)
 {
-    int want = !c->closing && !c->closed && !c->eof && !c->busy && c->out_pending < PX_OUT_LIMIT;
+    int want = !c->closing && !c->closed && !c->eof && !c->busy && c->out_pending < PX_OUT_LIMIT && !c->fe->held;
     if (want && !c->reading) c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
     else if (!want && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -300,6 +300,12 @@ int px_frontend_init(struct px_frontend *fe, uv_loop_t *loop, struct px_cache *c
         return rc;
     }
     return 0;
+}
+
+void px_frontend_hold(struct px_frontend *fe, int held)
+{
+    fe->held = held;
+    for (struct px_client *c = fe->clients; c != NULL; c = c->next) update_reading(c);
 }
 
 void px_frontend_close(struct px_frontend *fe)

@@ -33,6 +33,7 @@ struct px_frontend {
     uint64_t max_value;
     int verbosity;
     int closing;
+    int held;                  /* clients are accepted but not read (index rebuild) */
     uint64_t started;          /* unix seconds */
     const char *version;
     struct px_frontend_stats stats;
@@ -44,6 +45,9 @@ struct px_frontend {
 
 int px_frontend_init(struct px_frontend *fe, uv_loop_t *loop, struct px_cache *cache, const char *host,
                      int port, unsigned max_conns, uint64_t max_value);
+/* Hold (1) or release (0) every client's requests: while held,
+ * connections are accepted and wait, unread. */
+void px_frontend_hold(struct px_frontend *fe, int held);
 /* Stop accepting, close every client. */
 void px_frontend_close(struct px_frontend *fe);
 

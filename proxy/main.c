@@ -16,16 +16,19 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "proxy/cache.h"
+#include "proxy/fleet.h"
 #include "proxy/frontend.h"
 #include "proxy/invoker.h"
 #include "proxy/pool.h"
+#include "proxy/rebuild.h"
+#include "proxy/repair.h"
 #include "proxy/stripe.h"
 
 struct options {
     const char *listen, *node_listen, *faas_url, *prefix, *advertise;
-    int port, node_port, verbose, d, p;
-    unsigned conns, nodes;
-    uint64_t max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms, warmup_s;
+    int port, node_port, verbose, d, p, repair, rebuild;
+    unsigned conns, nodes, max_nodes;
+    uint64_t max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms, warmup_s, repair_rate_mb, shrink_after_s;
 };
 
 struct proxy {
@@ -37,7 +40,11 @@ struct proxy {
     struct px_pool pool;
     struct px_stripe stripe;
     struct px_cache cache;
+    struct px_repair repair;
+    struct px_fleet fleet;
     struct px_frontend fe;
+    struct px_rebuild_stats rebuilt;
+    int rebuilding;
     pid_t faas_pid;
     char faas_url[128];
     int stopping;
@@ -58,11 +65,16 @@ static void usage(FILE *out)
         "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
         "-I, --max-item-size=<num> largest value, with k/m/g suffix (default: 512m)\n"
         "-m, --memory-limit=<mb>   bytes of chunks the fleet may hold, in MB (default:\n"
-        "                          90%% of nodes x (node memory - 16 MB))\n"
+        "                          90%% of max-nodes x (node memory - 16 MB))\n"
         "-v, --verbose             log more (-vv for debug, -vvv for trace)\n"
         "-h, --help                print this help and exit\n"
         "    --ec=<d>+<p>          erasure code: d data + p parity chunks (default: 10+2)\n"
-        "    --nodes=<num>         fleet size: functions PREFIX0..PREFIX<num-1> (default: 12)\n"
+        "    --nodes=<num>         fleet size at start: functions PREFIX0..PREFIX<num-1>\n"
+        "                          (default: 12)\n"
+        "    --max-nodes=<num>     the fleet grows up to this many nodes as data arrives, and\n"
+        "                          shrinks back to --nodes when it leaves (default: --nodes)\n"
+        "    --shrink-after=<s>    usage must stay low this long before a node is drained\n"
+        "                          (default: 600)\n"
         "    --node-memory=<mb>    memory size of each node function (default: 1024)\n"
         "    --node-listen=<addr>  address nodes dial back to (default: 127.0.0.1)\n"
         "    --node-port=<num>     port nodes dial back to (default: any free port)\n"
@@ -75,7 +87,14 @@ static void usage(FILE *out)
         "    --idle-ms=<ms>        nodes return after this long idle (default: 2000)\n"
         "    --tick-ms=<ms>        billing tick nodes align their return to (default: 1)\n"
         "    --warmup=<s>          invoke sleeping nodes that hold data this often, to keep\n"
-        "                          them warm and notice lost instances (default: 60; 0 = off)\n");
+        "                          them warm and notice lost instances (default: 60; 0 = off)\n"
+        "    --repair=<on|off>     re-create lost chunks, on reads and in the background\n"
+        "                          (default: on)\n"
+        "    --repair-rate=<MB/s>  bandwidth budget of background repair, bytes read plus\n"
+        "                          written (default: 64; 0 = repair on reads only)\n"
+        "    --rebuild=<on|off>    with --faas-url: rebuild the index from the nodes'\n"
+        "                          inventories at start; clients wait for it, 30 s at most\n"
+        "                          (default: on)\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -94,6 +113,11 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+static int on_off(const char *s)
+{
+    return strcmp(s, "on") == 0 ? 1 : strcmp(s, "off") == 0 ? 0 : -1;
+}
+
 static int bad(const char *flag, const char *value)
 {
     fprintf(stderr, "fncache-proxy: bad value for %s: \"%s\" (see --help)\n", flag, value);
@@ -105,9 +129,10 @@ static int parse_options(int argc, char **argv, struct options *o)
     *o = (struct options){.listen = "127.0.0.1", .node_listen = "127.0.0.1", .prefix = "fncache-node-",
                           .port = 11211, .d = 10, .p = 2, .conns = 1024, .nodes = 12,
                           .max_item = 512u << 20, .node_memory_mb = 1024, .min_chunk = 64 << 10,
-                          .idle_ms = 2000, .tick_ms = 1, .warmup_s = 60};
+                          .idle_ms = 2000, .tick_ms = 1, .warmup_s = 60, .repair = 1, .repair_rate_mb = 64,
+                          .rebuild = 1, .shrink_after_s = 600};
     enum { O_EC = 256, O_NODES, O_NODE_MEM, O_NODE_LISTEN, O_NODE_PORT, O_ADVERTISE, O_FAAS, O_PREFIX,
-           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP };
+           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP, O_REPAIR, O_REPAIR_RATE, O_REBUILD, O_MAX_NODES, O_SHRINK_AFTER };
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'}, {"listen", required_argument, NULL, 'l'},
         {"conn-limit", required_argument, NULL, 'c'}, {"max-item-size", required_argument, NULL, 'I'},
@@ -118,7 +143,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"advertise", required_argument, NULL, O_ADVERTISE}, {"faas-url", required_argument, NULL, O_FAAS},
         {"function-prefix", required_argument, NULL, O_PREFIX}, {"min-chunk", required_argument, NULL, O_MIN_CHUNK},
         {"idle-ms", required_argument, NULL, O_IDLE}, {"tick-ms", required_argument, NULL, O_TICK},
-        {"warmup", required_argument, NULL, O_WARMUP},
+        {"warmup", required_argument, NULL, O_WARMUP}, {"repair", required_argument, NULL, O_REPAIR},
+        {"repair-rate", required_argument, NULL, O_REPAIR_RATE}, {"rebuild", required_argument, NULL, O_REBUILD},
+        {"max-nodes", required_argument, NULL, O_MAX_NODES}, {"shrink-after", required_argument, NULL, O_SHRINK_AFTER},
         {NULL, 0, NULL, 0}};
     int c;
     uint64_t v;
@@ -146,11 +173,21 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_IDLE: if (parse_size(optarg, &o->idle_ms)) return bad("--idle-ms", optarg); break;
         case O_TICK: if (parse_size(optarg, &o->tick_ms) || o->tick_ms == 0) return bad("--tick-ms", optarg); break;
         case O_WARMUP: if (parse_size(optarg, &o->warmup_s) || o->warmup_s > 86400) return bad("--warmup", optarg); break;
+        case O_REPAIR: if ((o->repair = on_off(optarg)) < 0) return bad("--repair", optarg); break;
+        case O_REPAIR_RATE: if (parse_size(optarg, &o->repair_rate_mb) || o->repair_rate_mb > 100000) return bad("--repair-rate", optarg); break;
+        case O_MAX_NODES: if (parse_size(optarg, &v) || v == 0 || v > 4096) return bad("--max-nodes", optarg); o->max_nodes = (unsigned)v; break;
+        case O_SHRINK_AFTER: if (parse_size(optarg, &o->shrink_after_s)) return bad("--shrink-after", optarg); break;
+        case O_REBUILD: if ((o->rebuild = on_off(optarg)) < 0) return bad("--rebuild", optarg); break;
         default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "fncache-proxy: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+        return 2;
+    }
+    if (o->max_nodes == 0) o->max_nodes = o->nodes;
+    if (o->max_nodes < o->nodes) {
+        fprintf(stderr, "fncache-proxy: --max-nodes %u is below --nodes %u\n", o->max_nodes, o->nodes);
         return 2;
     }
     if (o->nodes < (unsigned)(o->d + o->p)) {
@@ -238,17 +275,7 @@ static void stop_faas(struct proxy *px)
 static void on_instance_lost(struct px_pool *pool, struct px_node *n, void *arg)
 {
     (void)pool;
-    struct proxy *px = arg;
-    uint64_t marked = 0;
-    for (struct px_object *o = px->cache.index.lru_head; o != NULL; o = o->lru_next) {
-        const struct px_chunk_loc *loc = px_object_chunks(o);
-        for (int i = 0; i < o->d + o->p; i++)
-            if (loc[i].node == n->id && !(o->missing >> i & 1)) {
-                o->missing |= (uint64_t)1 << i;
-                marked++;
-            }
-    }
-    cm_info("node %s lost its memory: %" PRIu64 " chunks marked missing", n->function, marked);
+    px_cache_node_lost(&((struct proxy *)arg)->cache, n->id);
 }
 
 static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(void *, const char *, const char *),
@@ -257,11 +284,13 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
     struct proxy *px = fe->owner;
     char name[64], value[256];
     if (group[0] == 0) {
-        uint64_t inv = 0, lost = 0, connected = 0, missing = 0, warmups = 0;
+        uint64_t inv = 0, lost = 0, connected = 0, missing = 0, warmups = 0, throttles = 0, dead = 0;
         for (unsigned i = 0; i < px->pool.nnodes; i++) {
             inv += px->pool.nodes[i].invocations;
             warmups += px->pool.nodes[i].warmups;
             lost += px->pool.nodes[i].instances_lost;
+            throttles += px->pool.nodes[i].throttles;
+            dead += px_node_dead(&px->pool.nodes[i]);
             connected += px->pool.nodes[i].state == PX_NODE_CONNECTED;
         }
         for (struct px_object *o = px->cache.index.lru_head; o != NULL; o = o->lru_next)
@@ -270,12 +299,35 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
         line(ctx, "ec", value);
 #define U64(n, v) (snprintf(value, sizeof value, "%" PRIu64, (uint64_t)(v)), line(ctx, n, value))
         U64("fleet_nodes", px->pool.nnodes);
+        U64("fleet_max_nodes", px->o.max_nodes);
+        U64("fleet_grown", px->fleet.grown);
+        U64("fleet_shrunk", px->fleet.shrunk);
+        snprintf(value, sizeof value, "%d", px->fleet.draining);
+        line(ctx, "fleet_draining", value);
         U64("fleet_connected", connected);
         U64("fleet_invocations", inv);
         U64("fleet_instances_lost", lost);
         U64("fleet_warmups", warmups);
+        U64("fleet_throttles", throttles);
+        U64("fleet_dead", dead);
         U64("missing_chunks", missing);
+        U64("repair_queue", px->repair.queued);
+        U64("repairs_background", px->repair.repairs);
+        U64("rebuilding", px->rebuilding);
+        U64("rebuild_objects", px->rebuilt.objects);
+        U64("rebuild_incomplete", px->rebuilt.incomplete);
+        U64("rebuild_discarded", px->rebuilt.discarded);
+        U64("rebuild_ms", px->rebuilt.elapsed_ms);
 #undef U64
+    } else if (strcmp(group, "fleet") == 0) { /* the fleet's size over time */
+        unsigned n = px->fleet.nhistory, first = n > PX_FLEET_HISTORY ? n - PX_FLEET_HISTORY : 0;
+        for (unsigned i = first; i < n; i++) {
+            const struct px_fleet_sample *s = &px->fleet.history[i % PX_FLEET_HISTORY];
+            snprintf(name, sizeof name, "fleet:%u", i);
+            snprintf(value, sizeof value, "unix_ms=%" PRIu64 " nodes=%u used_bytes=%" PRIu64, s->unix_ms, s->nodes,
+                     s->used);
+            line(ctx, name, value);
+        }
     } else if (strcmp(group, "nodes") == 0) {
         uint64_t now = cm_now_ms();
         for (unsigned i = 0; i < px->pool.nnodes; i++) {
@@ -302,7 +354,28 @@ static void on_warmup_tick(uv_timer_t *t)
 {
     struct proxy *px = t->data;
     for (unsigned i = 0; i < px->pool.nnodes; i++)
-        if (px->cache.node_used[i] > 0) px_pool_warmup(&px->pool, (uint16_t)i);
+        if (px->cache.node_used[i] > 0 || px_node_dead(&px->pool.nodes[i])) /* a dead one is probed */
+            px_pool_warmup(&px->pool, (uint16_t)i);
+}
+
+/* The index is back: clients may go on. Nodes found holding chunks beyond
+ * --nodes stay in the fleet. */
+static void on_rebuilt(const struct px_rebuild_stats *st, void *arg)
+{
+    struct proxy *px = arg;
+    unsigned n = px->o.nodes;
+    if (st->highest_node >= 0 && (unsigned)st->highest_node + 1 > n) n = (unsigned)st->highest_node + 1;
+    px->pool.nnodes = n;
+    px->cache.nnodes = (uint16_t)n;
+    px->rebuilt = *st;
+    px->rebuilding = 0;
+    px_fleet_note(&px->fleet);
+    cm_info("index rebuilt in %llu ms: %llu objects (%llu with chunks missing), %llu versions discarded; "
+            "%llu nodes listed, %llu failed",
+            (unsigned long long)st->elapsed_ms, (unsigned long long)st->objects, (unsigned long long)st->incomplete,
+            (unsigned long long)st->discarded, (unsigned long long)st->nodes_listed,
+            (unsigned long long)st->nodes_failed);
+    if (!px->stopping) px_frontend_hold(&px->fe, 0);
 }
 
 /* ---- shutdown --------------------------------------------------------- */
@@ -316,6 +389,8 @@ static void on_signal(uv_signal_t *s, int signum)
     px_frontend_close(&px->fe);
     px_pool_close(&px->pool, NULL); /* first: cancelled invocations are then expected */
     px_invoker_close(&px->invoker, NULL);
+    px_repair_close(&px->repair);
+    px_fleet_close(&px->fleet);
     uv_close((uv_handle_t *)&px->warmer, NULL);
     uv_close((uv_handle_t *)&px->sigint, NULL);
     uv_close((uv_handle_t *)&px->sigterm, NULL);
@@ -336,23 +411,28 @@ int main(int argc, char **argv)
         px.o.faas_url = px.faas_url;
     }
     uint64_t per_node = (px.o.node_memory_mb - 16) << 20;
-    uint64_t capacity = px.o.memory_mb ? px.o.memory_mb << 20 : per_node * px.o.nodes / 10 * 9;
+    uint64_t capacity = px.o.memory_mb ? px.o.memory_mb << 20 : per_node * px.o.max_nodes / 10 * 9;
 
     struct px_pool_config pc = {.listen_host = px.o.node_listen, .listen_port = px.o.node_port,
                                 .advertise = px.o.advertise, .function_prefix = px.o.prefix,
                                 .nodes = px.o.nodes, .idle_ms = px.o.idle_ms, .tick_ms = px.o.tick_ms,
-                                .hello_timeout_ms = 15000, .invoke_timeout_ms = 900000};
+                                .hello_timeout_ms = 15000, .invoke_timeout_ms = 900000,
+                                .max_nodes = px.o.max_nodes};
     if ((rc = px_invoker_init(&px.invoker, px.loop, px.o.faas_url)) != 0 ||
         (rc = px_pool_init(&px.pool, px.loop, &px.invoker, &pc)) != 0 ||
         (rc = px_stripe_init(&px.stripe, px.loop, &px.pool, px.o.d, px.o.p, px.o.min_chunk)) != 0 ||
-        (rc = px_cache_init(&px.cache, px.loop, &px.stripe, (uint16_t)px.o.nodes, capacity, per_node,
-                            px.o.max_item)) != 0) {
+        (rc = px_cache_init(&px.cache, px.loop, &px.stripe, (uint16_t)px.o.nodes, (uint16_t)px.o.max_nodes,
+                            capacity, per_node, px.o.max_item)) != 0 ||
+        (rc = px_repair_init(&px.repair, px.loop, &px.cache, px.o.repair ? px.o.repair_rate_mb << 20 : 0)) != 0 ||
+        (rc = px_fleet_init(&px.fleet, px.loop, &px.cache, px.o.max_nodes, px.o.shrink_after_s * 1000,
+                            px.o.repair && px.o.repair_rate_mb > 0)) != 0) {
         cm_error("start-up failed: %s", rc < 0 ? strerror(-rc) : "bad configuration");
         stop_faas(&px);
         return 1;
     }
     px.pool.on_instance_lost = on_instance_lost;
     px.pool.owner = &px;
+    px.cache.read_repair = px.o.repair;
     if ((rc = px_frontend_init(&px.fe, px.loop, &px.cache, px.o.listen, px.o.port, px.o.conns, px.o.max_item)) != 0) {
         cm_error("cannot listen on %s:%d: %s", px.o.listen, px.o.port, uv_strerror(rc));
         stop_faas(&px);
@@ -368,6 +448,17 @@ int main(int argc, char **argv)
     uv_timer_init(px.loop, &px.warmer);
     px.warmer.data = &px;
     if (px.o.warmup_s > 0) uv_timer_start(&px.warmer, on_warmup_tick, px.o.warmup_s * 1000, px.o.warmup_s * 1000);
+    if (px.faas_pid == 0 && px.o.rebuild) {
+        /* an existing fleet: what its nodes hold is the index (and clients wait for it) */
+        px.rebuilding = 1;
+        px_frontend_hold(&px.fe, 1);
+        px.pool.nnodes = px.o.max_nodes;
+        px.cache.nnodes = (uint16_t)px.o.max_nodes;
+        if ((rc = px_rebuild_start(&px.cache, px.o.max_nodes, 30000, on_rebuilt, &px)) != 0) {
+            cm_error("cannot rebuild the index: %s", strerror(-rc));
+            return 1;
+        }
+    }
     cm_info("serving memcached on %s:%d: %u nodes (%s*), %d+%d code, %" PRIu64 " MB capacity, platform %s",
             px.o.listen, px.o.port, px.o.nodes, px.o.prefix, px.o.d, px.o.p, capacity >> 20, px.o.faas_url);
 

@@ -1,6 +1,7 @@
 # proxy/: fncache-proxy. So far: the fleet (invoker, pool), index, placement.
 LIBS += pxfleet
-pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c proxy/cache.c proxy/frontend.c proxy/commands.c
+pxfleet_SRCS := proxy/invoker.c proxy/pool.c proxy/stripe.c proxy/cache.c proxy/frontend.c proxy/commands.c \
+               proxy/repair.c proxy/rebuild.c proxy/fleet.c
 pxfleet_DEPS := pxcore mcp ecs mcpframe common
 pxfleet_PKGS := libuv libcurl
 

@@ -316,21 +316,77 @@ static void on_hello_timeout(uv_timer_t *t)
     update_state(n);
 }
 
+/* The platform ended the instance itself (AWS and fncache-faas use these
+ * error types): whatever it held is gone. */
+static int instance_died(const struct px_invoke_result *r)
+{
+    static const char *const deaths[] = {"Runtime.ExitError", "Sandbox.Timedout", "Runtime.OutOfMemory"};
+    if (r->function_error == NULL) return 0;
+    for (size_t i = 0; i < sizeof deaths / sizeof deaths[0]; i++)
+        if (strstr(r->body, deaths[i]) != NULL) return 1;
+    return 0;
+}
+
+/* Throttled, or the platform could not be reached: worth trying again. */
+static int retryable(const struct px_invoke_result *r)
+{
+    return r->http_status == 429 || r->http_status >= 500 || r->transport_error != 0;
+}
+
+static void lose_instance(struct px_node *n)
+{
+    n->instances_lost++;
+    n->known = 0; /* the next hello starts afresh, not counted again */
+    cm_info("node %s: its instance ended: its chunks are gone", n->function);
+    if (n->pool->on_instance_lost) n->pool->on_instance_lost(n->pool, n, n->pool->owner);
+}
+
+static void on_retry(uv_timer_t *t) { node_kick(t->data); }
+
+/* Exponential backoff with full jitter: 20 ms doubling up to 2 s. */
+static uint64_t backoff_ms(unsigned retries)
+{
+    uint64_t cap = 20ull << (retries < 7 ? retries : 7);
+    if (cap > 2000) cap = 2000;
+    uint32_t r;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) r = 0;
+    return 1 + r % cap;
+}
+
 static void on_invoked(const struct px_invoke_result *r, void *arg)
 {
     struct px_node *n = arg;
+    struct px_pool *pool = n->pool;
     n->invoking = 0;
     uv_timer_stop(&n->hello_timer);
-    if (!r->ok && !n->pool->closing) {
+    n->token[0] = 0;
+    if (pool->closing) return;
+    if (!r->ok) {
         n->invoke_failures++;
         cm_warn("node %s: invocation failed: %s%s%s (HTTP %ld) %.200s", n->function,
                 r->transport_text ? r->transport_text : "", r->error_type ? r->error_type : "",
                 r->function_error ? r->function_error : "", r->http_status, r->body);
+        if (instance_died(r) && n->known) lose_instance(n);
     }
-    n->token[0] = 0;
-    if (n->pool->closing) return;
-    if (n->hello_seen) n->failures_in_row = 0;
-    else n->failures_in_row++;
+    if (n->hello_seen) {
+        n->failures_in_row = n->retries = 0;
+        n->retry_until_ms = 0;
+    } else if (!r->ok && retryable(r) && n->queue != NULL) {
+        /* the platform, not the node, is in trouble: back off and retry
+         * until the hello timeout, without counting the node as failing */
+        uint64_t now = cm_now_ms();
+        if (n->retry_until_ms == 0) n->retry_until_ms = now + pool->cfg.hello_timeout_ms;
+        if (r->http_status == 429) n->throttles++;
+        if (now < n->retry_until_ms) {
+            uv_timer_start(&n->retry_timer, on_retry, backoff_ms(n->retries++), 0);
+            update_state(n);
+            return;
+        }
+    } else {
+        n->failures_in_row++;
+    }
+    n->retry_until_ms = 0;
+    n->retries = 0;
     /* An invocation that ended without its node ever dialing back cannot
      * serve what waited for it. */
     if (!n->hello_seen && n->conn == NULL)
@@ -370,7 +426,8 @@ static void node_kick(struct px_node *n)
         if (n->conn != NULL && !n->conn->bye && !n->conn->closing) {
             struct px_op *op;
             while (n->conn != NULL && (op = pop_front(&n->queue, &n->queue_tail)) != NULL) send_op(n, op);
-        } else if (n->queue != NULL && !n->invoking && !n->warming && n->conn == NULL) {
+        } else if (n->queue != NULL && !n->invoking && !n->warming && n->conn == NULL &&
+                   !uv_is_active((uv_handle_t *)&n->retry_timer)) {
             invoke(n);
         }
     }
@@ -397,7 +454,7 @@ void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op)
 
 static struct px_node *node_named(struct px_pool *pool, const char *name, size_t len)
 {
-    for (unsigned i = 0; i < pool->nnodes; i++)
+    for (unsigned i = 0; i < pool->cfg.max_nodes; i++)
         if (strlen(pool->nodes[i].function) == len && memcmp(pool->nodes[i].function, name, len) == 0)
             return &pool->nodes[i];
     return NULL;
@@ -410,11 +467,7 @@ static void note_instance(struct px_node *n, const uint8_t *instance)
     int lost = n->known && memcmp(n->instance, instance, MCP_FRAME_INSTANCE_LEN) != 0;
     memcpy(n->instance, instance, MCP_FRAME_INSTANCE_LEN);
     n->known = 1;
-    if (lost) {
-        n->instances_lost++;
-        cm_info("node %s: new instance: its chunks are gone", n->function);
-        if (n->pool->on_instance_lost) n->pool->on_instance_lost(n->pool, n, n->pool->owner);
-    }
+    if (lost) lose_instance(n);
 }
 
 static void on_warmed(const struct px_invoke_result *r, void *arg)
@@ -433,8 +486,10 @@ static void on_warmed(const struct px_invoke_result *r, void *arg)
     }
     if (ok) {
         n->warmups++;
+        n->failures_in_row = 0; /* it answers again: placement may use it */
         note_instance(n, instance);
     } else {
+        if (instance_died(r) && n->known) lose_instance(n);
         cm_warn("node %s: warm-up failed: %s HTTP %ld %.120s", n->function,
                 r->transport_text ? r->transport_text : "", r->http_status, r->body);
     }
@@ -642,17 +697,21 @@ int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invok
     uv_check_init(loop, &pool->flusher);
     pool->flusher.data = pool;
     pool->open_handles++;
-    pool->nodes = calloc(cfg->nodes, sizeof *pool->nodes);
+    /* every slot the fleet may grow into exists from the start: a node's
+     * address never changes while invocations and connections refer to it */
+    if (pool->cfg.max_nodes < cfg->nodes) pool->cfg.max_nodes = cfg->nodes;
+    pool->nodes = calloc(pool->cfg.max_nodes, sizeof *pool->nodes);
     if (pool->nodes == NULL) return -ENOMEM;
     pool->nnodes = cfg->nodes;
-    for (unsigned i = 0; i < cfg->nodes; i++) {
+    for (unsigned i = 0; i < pool->cfg.max_nodes; i++) {
         struct px_node *n = &pool->nodes[i];
         n->pool = pool;
         n->id = (uint16_t)i;
         snprintf(n->function, sizeof n->function, "%s%u", cfg->function_prefix, i);
         uv_timer_init(loop, &n->hello_timer);
-        n->hello_timer.data = n;
-        pool->open_handles++;
+        uv_timer_init(loop, &n->retry_timer);
+        n->hello_timer.data = n->retry_timer.data = n;
+        pool->open_handles += 2;
     }
     return 0;
 }
@@ -663,7 +722,7 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
     pool->closing = 1;
     pool->on_closed = on_closed;
     while (pool->unclaimed != NULL) conn_close(pool->unclaimed, "proxy closing");
-    for (unsigned i = 0; i < pool->nnodes; i++) {
+    for (unsigned i = 0; i < pool->cfg.max_nodes; i++) {
         struct px_node *n = &pool->nodes[i];
         fail_list(&n->queue, &n->queue_tail, -ECANCELED);
         if (n->conn != NULL) {
@@ -671,8 +730,8 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
             fail_list(&n->inflight, &n->inflight_tail, -ECANCELED);
             conn_close(c, "proxy closing");
         }
-        uv_timer_stop(&n->hello_timer);
         uv_close((uv_handle_t *)&n->hello_timer, timer_closed);
+        uv_close((uv_handle_t *)&n->retry_timer, timer_closed);
     }
     uv_check_stop(&pool->flusher);
     uv_close((uv_handle_t *)&pool->flusher, listener_closed);

@@ -11,8 +11,12 @@
  *                 ^                                        | BYE / close
  *                 +-------- invocation returned ---- RETURNING
  *
- * A node whose hello shows a new instance id lost its memory: the pool
- * tells its owner through on_instance_lost.
+ * A node whose hello or warm-up answer shows a new instance id, or whose
+ * invocation ended with its instance's death (timeout, exit, out of
+ * memory), lost its memory: the pool tells its owner through
+ * on_instance_lost. An invocation the platform throttles (429) or cannot
+ * take (transport error) is retried with exponential backoff and jitter
+ * until the hello timeout; the requests waiting for it fail only then.
  *
  * Ownership: a struct px_op belongs to the caller, who keeps it (and the
  * key, body and destination it points at) alive until its callback runs;
@@ -93,8 +97,11 @@ struct px_node {
     struct px_op *queue, *queue_tail;        /* waiting to be sent */
     struct px_op *inflight, *inflight_tail;  /* sent, waiting for replies */
     uv_timer_t hello_timer;
+    uv_timer_t retry_timer;        /* a throttled invocation is tried again */
+    uint64_t retry_until_ms;       /* give up retrying then; 0 = not retrying */
+    unsigned retries;              /* in a row, for the backoff */
     /* stats */
-    uint64_t invocations, invoke_failures, instances_lost, warmups;
+    uint64_t invocations, invoke_failures, instances_lost, warmups, throttles;
     unsigned failures_in_row;       /* invocations that ended without a hello */
     uint64_t mem_limit, chunks, bytes;       /* from the last hello */
     uint64_t last_seen_ms;
@@ -109,6 +116,7 @@ struct px_pool_config {
     uint64_t idle_ms, tick_ms;     /* passed to nodes in the payload */
     uint64_t hello_timeout_ms;     /* give up on a node that does not dial back */
     uint64_t invoke_timeout_ms;    /* bound on one serve invocation */
+    unsigned max_nodes;            /* room for the fleet to grow to (0: nodes) */
 };
 
 struct px_pool {

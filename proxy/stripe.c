@@ -377,19 +377,23 @@ static void on_deleted(struct px_op *op, void *arg)
 }
 
 void px_stripe_notify(struct px_stripe *st, uint8_t opcode, const unsigned char *key, uint16_t key_len,
-                      uint64_t version, int64_t expiry, int n, const uint16_t *nodes)
+                      uint64_t version, int64_t expiry, uint64_t chunks, const uint16_t *nodes)
 {
+    int n = __builtin_popcountll(chunks);
     struct deleter *del = n > 0 ? calloc(1, sizeof *del + (size_t)n * sizeof del->ops[0]) : NULL;
     if (del == NULL) return;
     memcpy(del->key, key, key_len);
     del->pending = n;
-    for (int i = 0; i < n; i++) {
-        struct px_op *op = &del->ops[i];
+    int k = 0;
+    for (int i = 0; i < 64 && k < n; i++) {
+        if (!(chunks >> i & 1)) continue;
+        struct px_op *op = &del->ops[k++];
         op->op = opcode;
+        op->node = nodes[i];
         op->meta = (struct mcp_chunk_meta){.version = version, .index = (uint8_t)i, .expiry = expiry,
                                            .key_len = key_len, .key = del->key};
         op->cb = on_deleted;
         op->arg = del;
     }
-    for (int i = 0; i < n; i++) px_pool_submit(st->pool, nodes[i], &del->ops[i]);
+    for (int i = 0; i < n; i++) px_pool_submit(st->pool, del->ops[i].node, &del->ops[i]);
 }

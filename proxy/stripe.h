@@ -134,9 +134,11 @@ struct px_read {
 
 void px_stripe_read(struct px_stripe *st, struct px_read *r);
 
-/* Send op (MCP_OP_DEL, or MCP_OP_TOUCH with a new expiry) for chunks
- * 0..n-1 of an object version to nodes[i], fire and forget. */
+/* Send op (MCP_OP_DEL, or MCP_OP_TOUCH with a new expiry) for each chunk
+ * i in `chunks` of an object version to nodes[i], fire and forget. */
 void px_stripe_notify(struct px_stripe *st, uint8_t op, const unsigned char *key, uint16_t key_len,
-                      uint64_t version, int64_t expiry, int n, const uint16_t *nodes);
+                      uint64_t version, int64_t expiry, uint64_t chunks, const uint16_t *nodes);
+/* Every chunk of a d+p stripe. */
+#define PX_ALL_CHUNKS(n) ((n) >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (n)) - 1)
 
 #endif
