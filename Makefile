@@ -129,6 +129,8 @@ help:
 	@echo "make bench-node node PUT/GET throughput beside plain TCP"
 	@echo "make bench-proxy fncache-proxy beside memcached"
 	@echo "make fuzz       libFuzzer on the memcached parser (FUZZ_TIME=seconds)"
+	@echo "make fuzz-frame libFuzzer on the node frame reader (FUZZ_TIME=seconds)"
+	@echo "make soak       Lambda-like reclamation with repair on and off (SOAK_ARGS=...)"
 	@echo "make clean      remove build/ and bin/"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

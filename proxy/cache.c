@@ -158,6 +158,7 @@ static void fetch_answer(struct px_read *r, int status)
     struct fetch *f = r->arg;
     struct px_cache *c = f->c;
     struct px_object *o = f->o;
+    if (f->repaired == NULL) c->client_io--; /* answered: stragglers are no client's wait */
     if (status != 0) {
         c->stats.objects_lost++;
         cm_warn("object \"%.*s\" unreadable: %d of %d chunks left", (int)o->key_len,
@@ -183,7 +184,6 @@ static void fetch_done(struct px_read *r)
 {
     struct fetch *f = r->arg;
     f->o->readers--;
-    if (f->repaired == NULL) f->c->client_io--;
     if (f->rebuilt != NULL) { /* every chunk op has finished: v is ours alone to re-encode */
         uint64_t read = f->repaired ? (uint64_t)f->o->d * f->o->chunk_len : 0;
         repair(f->c, f->o, f->rebuilt, f->lost, read, f->repaired, f->repaired_arg);
@@ -334,6 +334,8 @@ static void repair(struct px_cache *c, struct px_object *o, struct px_value *v, 
         op->was[i] = loc[i].node;
     }
     repair_targets(c, o, lost, op->w.nodes);
+    cm_debug("repair \"%.*s\" v%" PRIu64 ": chunks %#" PRIx64 " (%s)", (int)o->key_len, op->key, o->version, lost,
+             read_bytes ? "background" : "after a read");
     o->repairing = 1;
     px_stripe_write(c->stripe, &op->w); /* re-encodes the parity, checksums, sends the lost ones */
 }

@@ -61,7 +61,7 @@ struct px_cache {
     uint64_t next_cas;
     int64_t flush_at;          /* objects stored up to then are invalid from then on; 0 = none */
     int read_repair;           /* reads write back the chunks they decoded around */
-    unsigned client_io;        /* client reads and writes on the fleet in flight */
+    unsigned client_io;        /* client reads not yet answered, client writes in flight */
     /* told of every object that has lost chunks (background repair) */
     void (*damaged)(struct px_cache *c, struct px_object *o, void *arg);
     void *damaged_arg;

@@ -28,7 +28,7 @@ struct options {
     const char *listen, *node_listen, *faas_url, *prefix, *advertise;
     int port, node_port, verbose, d, p, repair, rebuild;
     unsigned conns, nodes, max_nodes;
-    uint64_t max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms, warmup_s, repair_rate_mb, shrink_after_s;
+    uint64_t node_timeout_ms, max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms, warmup_s, repair_rate_mb, shrink_after_s;
 };
 
 struct proxy {
@@ -86,6 +86,9 @@ static void usage(FILE *out)
         "                          k/m suffix (default: 64k)\n"
         "    --idle-ms=<ms>        nodes return after this long idle (default: 2000)\n"
         "    --tick-ms=<ms>        billing tick nodes align their return to (default: 1)\n"
+        "    --node-timeout=<ms>   a node silent this long with requests out is taken for\n"
+        "                          gone: its connection is dropped, it is invoked again\n"
+        "                          (default: 1000)\n"
         "    --warmup=<s>          invoke sleeping nodes that hold data this often, to keep\n"
         "                          them warm and notice lost instances (default: 60; 0 = off)\n"
         "    --repair=<on|off>     re-create lost chunks, on reads and in the background\n"
@@ -130,9 +133,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                           .port = 11211, .d = 10, .p = 2, .conns = 1024, .nodes = 12,
                           .max_item = 512u << 20, .node_memory_mb = 1024, .min_chunk = 64 << 10,
                           .idle_ms = 2000, .tick_ms = 1, .warmup_s = 60, .repair = 1, .repair_rate_mb = 64,
-                          .rebuild = 1, .shrink_after_s = 600};
+                          .rebuild = 1, .shrink_after_s = 600, .node_timeout_ms = 1000};
     enum { O_EC = 256, O_NODES, O_NODE_MEM, O_NODE_LISTEN, O_NODE_PORT, O_ADVERTISE, O_FAAS, O_PREFIX,
-           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP, O_REPAIR, O_REPAIR_RATE, O_REBUILD, O_MAX_NODES, O_SHRINK_AFTER };
+           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP, O_REPAIR, O_REPAIR_RATE, O_REBUILD, O_MAX_NODES, O_SHRINK_AFTER, O_NODE_TIMEOUT };
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'}, {"listen", required_argument, NULL, 'l'},
         {"conn-limit", required_argument, NULL, 'c'}, {"max-item-size", required_argument, NULL, 'I'},
@@ -146,6 +149,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"warmup", required_argument, NULL, O_WARMUP}, {"repair", required_argument, NULL, O_REPAIR},
         {"repair-rate", required_argument, NULL, O_REPAIR_RATE}, {"rebuild", required_argument, NULL, O_REBUILD},
         {"max-nodes", required_argument, NULL, O_MAX_NODES}, {"shrink-after", required_argument, NULL, O_SHRINK_AFTER},
+        {"node-timeout", required_argument, NULL, O_NODE_TIMEOUT},
         {NULL, 0, NULL, 0}};
     int c;
     uint64_t v;
@@ -177,6 +181,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_REPAIR_RATE: if (parse_size(optarg, &o->repair_rate_mb) || o->repair_rate_mb > 100000) return bad("--repair-rate", optarg); break;
         case O_MAX_NODES: if (parse_size(optarg, &v) || v == 0 || v > 4096) return bad("--max-nodes", optarg); o->max_nodes = (unsigned)v; break;
         case O_SHRINK_AFTER: if (parse_size(optarg, &o->shrink_after_s)) return bad("--shrink-after", optarg); break;
+        case O_NODE_TIMEOUT: if (parse_size(optarg, &o->node_timeout_ms) || o->node_timeout_ms < 10) return bad("--node-timeout", optarg); break;
         case O_REBUILD: if ((o->rebuild = on_off(optarg)) < 0) return bad("--rebuild", optarg); break;
         default: usage(stderr); return 2;
         }
@@ -417,7 +422,7 @@ int main(int argc, char **argv)
                                 .advertise = px.o.advertise, .function_prefix = px.o.prefix,
                                 .nodes = px.o.nodes, .idle_ms = px.o.idle_ms, .tick_ms = px.o.tick_ms,
                                 .hello_timeout_ms = 15000, .invoke_timeout_ms = 900000,
-                                .max_nodes = px.o.max_nodes};
+                                .max_nodes = px.o.max_nodes, .silence_ms = px.o.node_timeout_ms};
     if ((rc = px_invoker_init(&px.invoker, px.loop, px.o.faas_url)) != 0 ||
         (rc = px_pool_init(&px.pool, px.loop, &px.invoker, &pc)) != 0 ||
         (rc = px_stripe_init(&px.stripe, px.loop, &px.pool, px.o.d, px.o.p, px.o.min_chunk)) != 0 ||

@@ -40,3 +40,8 @@ bench-proxy: build $(B)/bench/bench_proxy
 TOOLS += libmc_check
 libmc_check_SRCS := tests/tools/libmc_check.c
 libmc_check_PKGS := libmemcached
+
+# Lambda-like reclamation with repair on and off: make soak SOAK_ARGS="--hours 6"
+.PHONY: soak
+soak: build
+	tests/soak/soak.py $(SOAK_ARGS)

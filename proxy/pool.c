@@ -36,6 +36,8 @@ struct px_node_conn {
     struct px_node *node;          /* NULL until its hello is accepted */
     struct px_node_conn *next;     /* in pool->unclaimed */
     uint64_t accepted_ms;
+    uint64_t heard_ms;             /* last bytes from the node, or the request that broke a quiet spell */
+    size_t last_queued;            /* bytes waiting to be written, at the watchdog's last look */
     int closing, bye;
     struct mcp_frame_reader rd;
     struct px_op *cur;             /* the request whose reply is being read */
@@ -289,6 +291,7 @@ static void send_op(struct px_node *n, struct px_op *op)
         return;
     }
     op->seq = ++pool->next_seq;
+    if (n->inflight == NULL) c->heard_ms = cm_now_ms(); /* the silence clock starts with the first request */
     struct mcp_frame_header h = {op->op, 0, (uint16_t)meta_len, op->seq, body_len};
     mcp_frame_header_encode(op->head, &h);
     push_back(&n->inflight, &n->inflight_tail, op);
@@ -640,7 +643,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread == 0) return;
-    if (c->node != NULL) c->node->last_seen_ms = cm_now_ms();
+    c->heard_ms = cm_now_ms();
+    if (c->node != NULL) c->node->last_seen_ms = c->heard_ms;
     handle(c, mcp_frame_inbuf_landed(&c->in, &c->rd, (size_t)nread));
 }
 
@@ -666,6 +670,29 @@ static void on_connection(uv_stream_t *server, int status)
     c->next = pool->unclaimed;
     pool->unclaimed = c;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* A node that went silent with requests out vanished (or hangs): drop the
+ * connection; its requests go back to the queue and it is invoked again. */
+static void on_watchdog(uv_timer_t *t)
+{
+    struct px_pool *pool = t->data;
+    uint64_t now = cm_now_ms();
+    for (unsigned i = 0; i < pool->nnodes; i++) {
+        struct px_node *n = &pool->nodes[i];
+        struct px_node_conn *c = n->conn;
+        if (c == NULL || c->closing || n->inflight == NULL) continue;
+        size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+        if (queued != c->last_queued) { /* still sending to it: not silence */
+            c->last_queued = queued;
+            c->heard_ms = now;
+        }
+        if (now - c->heard_ms > pool->cfg.silence_ms) {
+            cm_warn("node %s: silent for %llu ms with requests out; dropping the connection", n->function,
+                    (unsigned long long)(now - n->conn->heard_ms));
+            conn_close(n->conn, "silent");
+        }
+    }
 }
 
 int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invoker,
@@ -697,6 +724,11 @@ int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invok
     uv_check_init(loop, &pool->flusher);
     pool->flusher.data = pool;
     pool->open_handles++;
+    if (pool->cfg.silence_ms == 0) pool->cfg.silence_ms = 1000;
+    uv_timer_init(loop, &pool->watchdog);
+    pool->watchdog.data = pool;
+    pool->open_handles++;
+    uv_timer_start(&pool->watchdog, on_watchdog, 100, 100);
     /* every slot the fleet may grow into exists from the start: a node's
      * address never changes while invocations and connections refer to it */
     if (pool->cfg.max_nodes < cfg->nodes) pool->cfg.max_nodes = cfg->nodes;
@@ -735,6 +767,7 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
     }
     uv_check_stop(&pool->flusher);
     uv_close((uv_handle_t *)&pool->flusher, listener_closed);
+    uv_close((uv_handle_t *)&pool->watchdog, listener_closed);
     uv_close((uv_handle_t *)&pool->listener, listener_closed);
 }
 

@@ -11,6 +11,10 @@
  *                 ^                                        | BYE / close
  *                 +-------- invocation returned ---- RETURNING
  *
+ * A connection with requests out that stays silent for cfg.silence_ms is
+ * closed (its requests go back to the queue and the node is invoked again):
+ * a platform may drop an instance without closing its sockets.
+ *
  * A node whose hello or warm-up answer shows a new instance id, or whose
  * invocation ended with its instance's death (timeout, exit, out of
  * memory), lost its memory: the pool tells its owner through
@@ -117,6 +121,7 @@ struct px_pool_config {
     uint64_t hello_timeout_ms;     /* give up on a node that does not dial back */
     uint64_t invoke_timeout_ms;    /* bound on one serve invocation */
     unsigned max_nodes;            /* room for the fleet to grow to (0: nodes) */
+    uint64_t silence_ms;           /* a node this long silent with requests out is gone (0: 1000) */
 };
 
 struct px_pool {
@@ -131,6 +136,7 @@ struct px_pool {
     struct px_node_conn *unclaimed; /* accepted, no hello yet */
     struct px_node_conn *dirty;    /* connections with ops to write this loop turn */
     uv_check_t flusher;            /* writes them, after the loop's I/O */
+    uv_timer_t watchdog;           /* closes connections to silent nodes */
     uint32_t next_seq;
     int closing;
     unsigned open_handles;

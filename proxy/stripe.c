@@ -300,12 +300,14 @@ static void on_get(struct px_op *op, void *arg)
     int i = (int)(op - r->ops);
     uint64_t bit = (uint64_t)1 << i;
     r->outstanding--;
-    if (!r->answered && !(r->good & bit)) {
+    if (!r->answered && !r->decoding && !(r->good & bit)) { /* while decoding, stragglers were detached */
         if (op->status == MCP_ST_OK && op->reply_len == r->v->chunk_len &&
             op->reply.version == r->version && ecs_crc(px_value_chunk(r->v, i), r->v->chunk_len) == r->crc[i]) {
             r->good |= bit;
         } else {
             if (op->status == MCP_ST_OK) r->st->bad_chunks++;
+            cm_debug("chunk %d of \"%.*s\" v%llu from node %u: status %d", i, (int)r->key_len, r->keybuf,
+                     (unsigned long long)r->version, op->node, op->status);
             r->lost |= bit;
         }
         read_progress(r);
