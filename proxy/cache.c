@@ -159,7 +159,13 @@ static void fetch_answer(struct px_read *r, int status)
     struct px_cache *c = f->c;
     struct px_object *o = f->o;
     if (f->repaired == NULL) c->client_io--; /* answered: stragglers are no client's wait */
-    if (status != 0) {
+    if (status != 0 && __builtin_popcountll(r->lost & ~r->unreachable) <= o->p) {
+        /* nodes that did not answer may still hold their chunks: a miss now, not a loss */
+        c->stats.get_unavailable++;
+        cm_warn("object \"%.*s\" unavailable: %d of %d chunks read, %d nodes not answering", (int)o->key_len,
+                (const char *)px_object_key(o), __builtin_popcountll(r->good), o->d,
+                __builtin_popcountll(r->unreachable));
+    } else if (status != 0) {
         c->stats.objects_lost++;
         cm_warn("object \"%.*s\" unreadable: %d of %d chunks left", (int)o->key_len,
                 (const char *)px_object_key(o), __builtin_popcountll(r->good), o->d);

@@ -309,6 +309,7 @@ static void on_get(struct px_op *op, void *arg)
             cm_debug("chunk %d of \"%.*s\" v%llu from node %u: status %d", i, (int)r->key_len, r->keybuf,
                      (unsigned long long)r->version, op->node, op->status);
             r->lost |= bit;
+            if (op->status < 0) r->unreachable |= bit;
         }
         read_progress(r);
     }
@@ -318,7 +319,7 @@ static void on_get(struct px_op *op, void *arg)
 void px_stripe_read(struct px_stripe *st, struct px_read *r)
 {
     r->st = st;
-    r->good = r->lost = r->asked = 0;
+    r->good = r->lost = r->asked = r->unreachable = 0;
     r->answered = r->decoding = 0;
     r->key = copy_key(r->keybuf, r->key, r->key_len);
     r->v = px_stripe_code(st, r->d) != NULL && r->p == st->p ? px_value_new_pooled(&st->buffers, r->size, r->d, r->p)

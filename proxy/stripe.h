@@ -123,6 +123,7 @@ struct px_read {
     /* result */
     struct px_value *v;         /* the read's reference; take your own in answer() */
     uint64_t good, lost;        /* chunks that arrived verified / that failed */
+    uint64_t unreachable;       /* of the lost: no answer from the node (may still be there) */
     /* private */
     struct px_stripe *st;
     unsigned char keybuf[MCP_FRAME_MAX_KEY];

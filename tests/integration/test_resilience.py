@@ -36,10 +36,16 @@ def store(c, n, prefix, size=700000):
     return values
 
 
-def test_background_repair_restores_redundancy(fleet):
+def reclaim_as(fleet, node, mode):
+    status, _, body = fleet.request("POST", f"/_faas/reclaim?function=px-{node}&mode={mode}")
+    assert status == 200 and b'"reclaimed":1' in body, body
+
+
+@pytest.mark.parametrize("mode", ["kill", "vanish"])
+def test_background_repair_restores_redundancy(fleet, mode):
     """p nodes reclaimed at once, again and again, with no client reading:
-    warm-ups notice the loss, background repair re-creates the chunks, and
-    nothing is ever lost."""
+    the failed invocation, the silent connection or the next warm-up shows
+    the loss, background repair re-creates the chunks, nothing is lost."""
     p = Proxy("--warmup", "1", "--idle-ms", "200", faas=fleet)
     try:
         c = p.client()
@@ -47,7 +53,7 @@ def test_background_repair_restores_redundancy(fleet):
         lost = 0
         for pair in ((0, 1), (5, 9), (2, 11)):
             for node in pair:
-                reclaim(fleet, node)
+                reclaim_as(fleet, node, mode)
             lost += 2
             wait_for(lambda: stats(c)["fleet_instances_lost"] >= lost, 20, "the losses to be noticed")
             wait_for(lambda: stats(c)["missing_chunks"] == 0, 30, "background repair")
@@ -261,3 +267,14 @@ def test_fleet_grows_with_data_and_shrinks_back(fleet):
         assert sizes[0] == 3 and max(sizes) >= 5 and sizes[-1] == 3, history
     finally:
         assert p.stop()[0] == 0
+
+
+def test_soak_smoke():
+    """make soak's script, tiny: it runs, prints its table, reads no wrong byte."""
+    soak = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "soak", "soak.py")
+    out = subprocess.run([soak, "--hours", "2", "--scale", "1200", "--objects", "6", "--size", "200000",
+                          "--read-rate", "5", "--lifetime", "60"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:] + out.stdout[-3000:]
+    rows = [l.split() for l in out.stdout.splitlines() if l.split()[:1] in (["on"], ["off"])]
+    assert [r[:2] for r in rows] == [["on", "1"], ["on", "2"], ["off", "1"], ["off", "2"]], out.stdout
+    assert "mean availability per hour" in out.stdout
