@@ -23,9 +23,18 @@ TOOLS += stripe_driver
 stripe_driver_SRCS := tests/tools/stripe_driver.c
 stripe_driver_DEPS := pxfleet pxcore
 
+# AWS credentials for signed Lambda invocations (env, shared file, EC2 metadata).
+LIBS += pxaws
+pxaws_SRCS := proxy/aws.c
+pxaws_DEPS := common
+pxaws_PKGS := libuv libcurl libcjson
+
+UNIT_TESTS += test_px_aws
+test_px_aws_DEPS := pxaws
+
 BINS += fncache-proxy
 fncache-proxy_SRCS := proxy/main.c
-fncache-proxy_DEPS := pxfleet
+fncache-proxy_DEPS := pxfleet pxaws
 
 BENCHES += bench_proxy
 bench_proxy_SRCS := proxy/bench_proxy.c
