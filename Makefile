@@ -129,6 +129,7 @@ help:
 	@echo "make bench-node node PUT/GET throughput beside plain TCP"
 	@echo "make bench-proxy fncache-proxy beside memcached"
 	@echo "make fuzz       libFuzzer on the memcached parser (FUZZ_TIME=seconds)"
+	@echo "make lambda-zip deploy/aws/fncache-node.zip, the node as an AWS Lambda custom runtime"
 	@echo "make clean      remove build/ and bin/"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
