@@ -295,6 +295,11 @@ int px_invoke(struct px_invoker *iv, const char *function, const char *payload, 
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    /* A serve call is silent for as long as its node works (up to 15 min):
+     * NAT gateways and VPC endpoints drop connections idle for 350 s. */
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 60L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 60L);
     if (iv->sigv4[0]) {
         curl_easy_setopt(e, CURLOPT_AWS_SIGV4, iv->sigv4);
         curl_easy_setopt(e, CURLOPT_USERNAME, iv->creds->key);
