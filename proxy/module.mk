@@ -48,3 +48,8 @@ bench-proxy: build $(B)/bench/bench_proxy
 TOOLS += libmc_check
 libmc_check_SRCS := tests/tools/libmc_check.c
 libmc_check_PKGS := libmemcached
+
+# A ketama (consistent hashing) client over several proxies, for test_proxies.py.
+TOOLS += ketama_check
+ketama_check_SRCS := tests/tools/ketama_check.c
+ketama_check_PKGS := libmemcached
