@@ -12,7 +12,8 @@ from pymemcache.client.base import Client
 from faasutil import wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PROXY = os.path.join(ROOT, "bin", "fncache-proxy")
+# FNCACHE_PROXY_BIN runs the tests against another build, e.g. build/asan/bin/fncache-proxy.
+PROXY = os.environ.get("FNCACHE_PROXY_BIN", os.path.join(ROOT, "bin", "fncache-proxy"))
 NODE = os.path.join(ROOT, "bin", "fncache-node")
 
 

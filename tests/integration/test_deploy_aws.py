@@ -11,12 +11,13 @@ import subprocess
 import pytest
 
 from faasutil import wait_until
-from proxyutil import PROXY, ROOT, Proxy, free_port
+from proxyutil import ROOT, Proxy, free_port
 
 FNCACHE_AWS = os.path.join(ROOT, "deploy", "aws", "fncache-aws")
 SETUP = os.path.join(ROOT, "deploy", "aws", "proxy-setup.sh")
 UNIT = os.path.join(ROOT, "deploy", "aws", "fncache-proxy.service")
 ZIP = os.path.join(ROOT, "deploy", "aws", "fncache-node.zip")
+TREE_PROXY = os.path.join(ROOT, "bin", "fncache-proxy")   # what proxy-setup.sh installs by default
 ENV = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}   # no aws CLI there
 ROLE = "arn:aws:iam::123456789012:role/fncache-node"
 
@@ -140,7 +141,7 @@ def test_proxy_setup_flags_start_the_proxy():
               "--advertise", "127.0.0.1:%d" % node_port, "--", "--ec", "6+2").stdout
     lines = out.splitlines()
     assert lines[0].startswith("apt-get install") and "libisal2" in lines[0] and "ca-certificates" in lines[0]
-    assert "install -m 0755 %s /usr/local/bin/fncache-proxy" % PROXY in lines
+    assert "install -m 0755 %s /usr/local/bin/fncache-proxy" % TREE_PROXY in lines
     assert lines[-3:] == ["systemctl daemon-reload", "systemctl enable fncache-proxy", "systemctl restart fncache-proxy"]
     env_line = next(l for l in lines if l.startswith("FNCACHE_PROXY_ARGS="))
     # as systemd reads it: the value unquoted, then $FNCACHE_PROXY_ARGS split at spaces
@@ -159,7 +160,7 @@ def test_unit_file_names_what_setup_installs(tmp_path):
     assert "ExecStart=/usr/local/bin/fncache-proxy $FNCACHE_PROXY_ARGS" in unit
     # systemd's own check, with the binary where this tree has it
     local = tmp_path / "fncache-proxy.service"
-    local.write_text(unit.replace("/usr/local/bin/fncache-proxy", PROXY))
+    local.write_text(unit.replace("/usr/local/bin/fncache-proxy", TREE_PROXY))
     out = subprocess.run(["systemd-analyze", "verify", "--man=no", str(local)], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 0 and out.stderr == "", out.stderr
