@@ -250,6 +250,16 @@ static void schedule(struct px_aws *a, uint64_t ms)
     if (!a->closing) uv_timer_start(&a->timer, on_timer, ms, 0);
 }
 
+static int found(struct px_aws *a, enum px_aws_source source, uint64_t first_check_ms)
+{
+    a->source = source;
+    uv_timer_init(a->loop, &a->timer);
+    a->timer.data = a;
+    a->work.data = a;
+    schedule(a, first_check_ms);
+    return 0;
+}
+
 static uint64_t refresh_delay_ms(const struct px_aws_creds *c)
 {
     int64_t at = c->expires_s - REFRESH_BEFORE_S - (int64_t)time(NULL);
@@ -345,13 +355,7 @@ int px_aws_init(struct px_aws *a, uv_loop_t *loop, char *err, size_t cap)
             snprintf(err, cap, "AWS credentials file %s: %s", a->file, why_file);
             return rc;
         }
-        if (rc == 0) {
-            a->source = PX_AWS_FILE;
-            uv_timer_init(loop, &a->timer);
-            a->timer.data = a;
-            schedule(a, FILE_CHECK_MS);
-            return 0;
-        }
+        if (rc == 0) return found(a, PX_AWS_FILE, FILE_CHECK_MS);
     }
 
     if (env_true("AWS_EC2_METADATA_DISABLED")) {
@@ -362,14 +366,8 @@ int px_aws_init(struct px_aws *a, uv_loop_t *loop, char *err, size_t cap)
         size_t n = strlen(a->imds);
         while (n > 0 && a->imds[n - 1] == '/')
             a->imds[--n] = 0;
-        if (from_imds(a->imds, &a->creds, why_imds, sizeof why_imds) == 0) {
-            a->source = PX_AWS_IMDS;
-            uv_timer_init(loop, &a->timer);
-            a->timer.data = a;
-            a->work.data = a;
-            schedule(a, refresh_delay_ms(&a->creds));
-            return 0;
-        }
+        if (from_imds(a->imds, &a->creds, why_imds, sizeof why_imds) == 0)
+            return found(a, PX_AWS_IMDS, refresh_delay_ms(&a->creds));
     }
     snprintf(err, cap,
              "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "

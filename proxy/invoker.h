@@ -2,10 +2,10 @@
  * libcurl's multi interface, driven by the proxy's libuv loop.
  *
  * The same code reaches fncache-faas and AWS: only the base URL (and, on
- * AWS, request signing) differ. A base URL holding "{function}" is a
- * template for the whole URL instead (other HTTP platforms), optionally
- * with basic, bearer or header authentication. Nothing here blocks the loop: each socket
+ * AWS, request signing) differ. Nothing here blocks the loop: each socket
  * libcurl opens gets a uv_poll_t, libcurl's timer is one uv_timer_t.
+ * Other HTTP platforms: a base URL holding "{function}" is a template for
+ * the whole URL, optionally with basic, bearer or header authentication.
  *
  * Ownership: px_invoke() copies the function name and payload; the result
  * handed to the callback (body, error strings) is valid only during the

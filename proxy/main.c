@@ -136,11 +136,12 @@ static int check_platform(struct options *o)
     if (strcmp(o->platform, "aws") == 0) {
         if (o->region == NULL) o->region = getenv("AWS_REGION");
         if (o->region == NULL || !*o->region) o->region = getenv("AWS_DEFAULT_REGION");
-        if (o->region == NULL || !*o->region || strspn(o->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(o->region)) {
+        const char *lower = "abcdefghijklmnopqrstuvwxyz0123456789-";
+        if (o->region == NULL || !*o->region || o->region[strspn(o->region, lower)] != 0) {
             fprintf(stderr, "fncache-proxy: --platform aws needs --region (or AWS_REGION), e.g. us-east-1\n");
             return 2;
         }
-        if (strspn(o->prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(o->prefix)) {
+        if (o->prefix[strspn(o->prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz0123456789-")] != 0) {
             fprintf(stderr, "fncache-proxy: --function-prefix must be a plain name on AWS (letters, digits, - and _)\n");
             return 2;
         }
