@@ -94,7 +94,10 @@ class LambdaFront:
         with self.lock:
             return list(self.requests)
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
 
@@ -156,7 +159,10 @@ class Forwarder:
                 except OSError:
                     pass
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.sock.close()
 
 
@@ -176,8 +182,14 @@ def fleet():
     f.close()
 
 
+def aws_proxy(front, region, env, *args):
+    """A proxy of --platform aws whose Lambda endpoint is the stand-in."""
+    return Proxy("--platform", "aws", "--region", region, "--faas-url", front.url, "--function-prefix", "px-",
+                 *NODE_ARGS, *args, env=env)
+
+
 def exercise(proxy, n=6):
-    """Writes and reads back values big and small; returns the values."""
+    """Writes and reads back values big and small."""
     c = proxy.client()
     values = {"k%d" % i: os.urandom(100 + 300000 * (i % 2)) for i in range(n)}
     for k, v in values.items():
@@ -185,7 +197,6 @@ def exercise(proxy, n=6):
     for k, v in values.items():
         assert c.get(k) == v, k
     c.close()
-    return values
 
 
 def assert_signed(reqs, key, region, token, signed):
@@ -207,57 +218,41 @@ def assert_signed(reqs, key, region, token, signed):
 
 
 def test_signed_with_env_credentials_and_token_through_nat(fleet):
-    front = LambdaFront(fleet.port, sigv4_check({KEY: SECRET}))
     node_port = free_port()
-    nat = Forwarder("127.0.0.2", node_port)
     env = clean_env(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_SESSION_TOKEN=TOKEN)
-    try:
-        with Proxy("--platform", "aws", "--region", "eu-west-3", "--faas-url", front.url,
-                   "--function-prefix", "px-", "--node-port", str(node_port), "--advertise", nat.address,
-                   *NODE_ARGS, env=env) as px:
+    with LambdaFront(fleet.port, sigv4_check({KEY: SECRET})) as front, Forwarder("127.0.0.2", node_port) as nat:
+        with aws_proxy(front, "eu-west-3", env, "--node-port", str(node_port), "--advertise", nat.address) as px:
             exercise(px)
             assert "signed for eu-west-3 with credentials from environment" in px.read_log()
         reqs = front.snapshot()
         assert {r["function"] for r in reqs} == {"px-0", "px-1", "px-2"}
-        assert_signed(reqs, KEY, "eu-west-3", TOKEN,
-                      ["content-type", "host", "x-amz-date", "x-amz-security-token"])
+        assert_signed(reqs, KEY, "eu-west-3", TOKEN, ["content-type", "host", "x-amz-date", "x-amz-security-token"])
         # nodes were told the advertised address, and came through it
         assert all(json.loads(r["body"])["proxy"] == nat.address for r in reqs if b"serve" in r["body"])
         assert nat.connections >= 3
-    finally:
-        nat.close()
-        front.close()
 
 
 def test_wrong_secret_is_refused(fleet):
     """The stand-in is not lenient: signed with another secret, nothing is stored."""
-    front = LambdaFront(fleet.port, sigv4_check({KEY: SECRET}))
     env = clean_env(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET[:-1] + "Z")
-    try:
-        with Proxy("--platform", "aws", "--region", "us-east-1", "--faas-url", front.url,
-                   "--function-prefix", "px-", *NODE_ARGS, env=env) as px:
+    with LambdaFront(fleet.port, sigv4_check({KEY: SECRET})) as front:
+        with aws_proxy(front, "us-east-1", env) as px:
             with pytest.raises(MemcacheServerError):
                 px.client(timeout=20).set("k", b"v")
         reqs = front.snapshot()
         assert reqs and all(any("signature differs" in p for p in r["problems"]) for r in reqs)
-    finally:
-        front.close()
 
 
 def test_shared_credentials_file_profile(fleet, tmp_path):
     creds = tmp_path / "credentials"
     creds.write_text("[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = nope\n\n"
                      "[cache]\naws_access_key_id = AKIDCACHE\naws_secret_access_key = cache/secret+1\n")
-    front = LambdaFront(fleet.port, sigv4_check({"AKIDCACHE": "cache/secret+1"}))
     env = clean_env(AWS_SHARED_CREDENTIALS_FILE=str(creds), AWS_PROFILE="cache")
-    try:
-        with Proxy("--platform", "aws", "--region", "ap-southeast-2", "--faas-url", front.url,
-                   "--function-prefix", "px-", *NODE_ARGS, env=env) as px:
+    with LambdaFront(fleet.port, sigv4_check({"AKIDCACHE": "cache/secret+1"})) as front:
+        with aws_proxy(front, "ap-southeast-2", env) as px:
             exercise(px, n=2)
             assert "credentials from %s" % creds in px.read_log()
         assert_signed(front.snapshot(), "AKIDCACHE", "ap-southeast-2", None, ["content-type", "host", "x-amz-date"])
-    finally:
-        front.close()
 
 
 class FakeImds:
@@ -303,7 +298,10 @@ class FakeImds:
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
 
@@ -320,13 +318,11 @@ def test_instance_metadata_credentials_renewed(fleet):
                  Expiration=iso(time.time() + 15 * 60 + 2))
     second = dict(AccessKeyId="ASIASECOND", SecretAccessKey="second/secret", Token="token-2",
                   Expiration=iso(time.time() + 6 * 3600))
-    imds = FakeImds([first, second])
-    front = LambdaFront(fleet.port, sigv4_check({"ASIAFIRST": "first/secret", "ASIASECOND": "second/secret"}))
-    env = clean_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
-    del env["AWS_EC2_METADATA_DISABLED"]
-    try:
-        with Proxy("--platform", "aws", "--region", "us-east-1", "--faas-url", front.url,
-                   "--function-prefix", "px-", *NODE_ARGS, env=env) as px:
+    secrets = {"ASIAFIRST": "first/secret", "ASIASECOND": "second/secret"}
+    with FakeImds([first, second]) as imds, LambdaFront(fleet.port, sigv4_check(secrets)) as front:
+        env = clean_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
+        del env["AWS_EC2_METADATA_DISABLED"]
+        with aws_proxy(front, "us-east-1", env) as px:
             c = px.client()
             assert c.set("a", b"1")
             wait_until(lambda: imds.served >= 2, 10, "the credentials to be renewed")
@@ -343,10 +339,7 @@ def test_instance_metadata_credentials_renewed(fleet):
             h = dict(r["headers"])
             assert h["X-Amz-Security-Token"] == ("token-1" if "ASIAFIRST" in h["Authorization"] else "token-2")
         # IMDSv2 only: every GET carried the session token obtained by PUT
-        assert imds.calls[0][0] == "PUT" and all(c[2].get("X-aws-ec2-metadata-token") for c in imds.calls if c[0] == "GET")
-    finally:
-        front.close()
-        imds.close()
+        assert imds.calls[0][0] == "PUT" and all(call[2].get("X-aws-ec2-metadata-token") for call in imds.calls if call[0] == "GET")
 
 
 def test_no_credentials_is_a_clear_error(tmp_path):
@@ -376,12 +369,9 @@ def test_http_platform_url_template_and_bearer(fleet):
     """--platform http: any URL with {function} in it, a bearer token from FNCACHE_AUTH."""
     route = lambda p: (re.match(r"^/fn/([a-z0-9-]+)/invoke$", p) or [None, None])[1]
     check = lambda p, h, b: [] if dict(h).get("Authorization") == "Bearer s3cr3t" else ["bad bearer"]
-    front = LambdaFront(fleet.port, check, route)
-    try:
+    with LambdaFront(fleet.port, check, route) as front:
         with Proxy("--platform", "http", "--faas-url", front.url + "/fn/{function}/invoke",
                    "--function-prefix", "px-", *NODE_ARGS, env=clean_env(FNCACHE_AUTH="bearer:s3cr3t")) as px:
             exercise(px, n=2)
         reqs = front.snapshot()
         assert reqs and all(r["problems"] == [] and r["function"] for r in reqs)
-    finally:
-        front.close()
