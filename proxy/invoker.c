@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/container.h"
+#include "proxy/aws.h"
 
 struct px_call {
     struct px_invoker *iv;
@@ -181,6 +182,7 @@ int px_invoker_init(struct px_invoker *iv, uv_loop_t *loop, const char *base_url
         return -ENAMETOOLONG;
     size_t n = strlen(iv->base_url);
     while (n > 0 && iv->base_url[n - 1] == '/') iv->base_url[--n] = 0;
+    iv->url_template = strstr(iv->base_url, "{function}") != NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     iv->loop = loop;
     iv->multi = curl_multi_init();
@@ -195,6 +197,59 @@ int px_invoker_init(struct px_invoker *iv, uv_loop_t *loop, const char *base_url
     return 0;
 }
 
+int px_invoker_sign_aws(struct px_invoker *iv, const char *region, const struct px_aws_creds *creds)
+{
+    if (region == NULL || !*region || strpbrk(region, ":/ ") != NULL || creds == NULL) return -EINVAL;
+    if (snprintf(iv->sigv4, sizeof iv->sigv4, "aws:amz:%s:lambda", region) >= (int)sizeof iv->sigv4)
+        return -EINVAL;
+    iv->creds = creds;
+    return 0;
+}
+
+int px_invoker_auth(struct px_invoker *iv, const char *spec)
+{
+    const char *colon = strchr(spec, ':'), *v = colon != NULL ? colon + 1 : "", *prefix = "";
+    size_t kind = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+    char *dst = NULL;
+    size_t cap = 0;
+    iv->userpwd[0] = iv->auth_header[0] = 0;
+    if (strcmp(spec, "none") == 0) return 0;
+    if (*v == 0 || strpbrk(v, "\r\n") != NULL) return -EINVAL;
+    if (kind == 5 && strncmp(spec, "basic", 5) == 0 && strchr(v, ':') != NULL) {
+        dst = iv->userpwd, cap = sizeof iv->userpwd;
+    } else if (kind == 6 && strncmp(spec, "bearer", 6) == 0) {
+        dst = iv->auth_header, cap = sizeof iv->auth_header, prefix = "Authorization: Bearer ";
+    } else if (kind == 6 && strncmp(spec, "header", 6) == 0 && strchr(v, ':') > v) {
+        dst = iv->auth_header, cap = sizeof iv->auth_header;
+    }
+    if (dst == NULL || snprintf(dst, cap, "%s%s", prefix, v) >= (int)cap) {
+        iv->userpwd[0] = iv->auth_header[0] = 0;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Append a header line; out of memory, the whole list is freed (NULL). */
+static struct curl_slist *add_header(struct curl_slist *list, const char *line)
+{
+    struct curl_slist *l = list != NULL ? curl_slist_append(list, line) : NULL;
+    if (l == NULL) curl_slist_free_all(list);
+    return l;
+}
+
+/* The call's URL: the Invoke API path under the base, or the template with
+ * the function's name in it. */
+static int call_url(const struct px_invoker *iv, const char *function, char *url, size_t cap)
+{
+    int n;
+    const char *at = strstr(iv->base_url, "{function}");
+    if (!iv->url_template)
+        n = snprintf(url, cap, "%s/2015-03-31/functions/%s/invocations", iv->base_url, function);
+    else
+        n = snprintf(url, cap, "%.*s%s%s", (int)(at - iv->base_url), iv->base_url, function, at + 10);
+    return n < (int)cap ? 0 : -1;
+}
+
 int px_invoke(struct px_invoker *iv, const char *function, const char *payload, int event,
               uint64_t timeout_ms, px_invoke_cb cb, void *arg)
 {
@@ -202,7 +257,10 @@ int px_invoke(struct px_invoker *iv, const char *function, const char *payload, 
     struct px_call *c = calloc(1, sizeof *c);
     if (c == NULL) return -ENOMEM;
     char url[1024];
-    snprintf(url, sizeof url, "%s/2015-03-31/functions/%s/invocations", iv->base_url, function);
+    if (call_url(iv, function, url, sizeof url) != 0) {
+        free(c);
+        return -ENAMETOOLONG;
+    }
     c->iv = iv;
     c->cb = cb;
     c->arg = arg;
@@ -210,7 +268,13 @@ int px_invoke(struct px_invoker *iv, const char *function, const char *payload, 
     c->payload = strdup(payload);
     c->easy = curl_easy_init();
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (event) c->headers = curl_slist_append(c->headers, "X-Amz-Invocation-Type: Event");
+    if (event) c->headers = add_header(c->headers, "X-Amz-Invocation-Type: Event");
+    if (iv->auth_header[0]) c->headers = add_header(c->headers, iv->auth_header);
+    if (iv->sigv4[0] && iv->creds->token[0]) {
+        char line[sizeof iv->creds->token + 32];
+        snprintf(line, sizeof line, "X-Amz-Security-Token: %s", iv->creds->token);
+        c->headers = add_header(c->headers, line);
+    }
     if (c->payload == NULL || c->easy == NULL || c->headers == NULL) {
         curl_slist_free_all(c->headers);
         if (c->easy) curl_easy_cleanup(c->easy);
@@ -231,6 +295,19 @@ int px_invoke(struct px_invoker *iv, const char *function, const char *payload, 
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    /* A serve call is silent for as long as its node works (up to 15 min):
+     * NAT gateways and VPC endpoints drop connections idle for 350 s. */
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 60L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 60L);
+    if (iv->sigv4[0]) {
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, iv->sigv4);
+        curl_easy_setopt(e, CURLOPT_USERNAME, iv->creds->key);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, iv->creds->secret);
+    } else if (iv->userpwd[0]) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERPWD, iv->userpwd);
+    }
     if (curl_multi_add_handle(iv->multi, e) != CURLM_OK) {
         curl_slist_free_all(c->headers);
         curl_easy_cleanup(e);

@@ -4,6 +4,8 @@
  * The same code reaches fncache-faas and AWS: only the base URL (and, on
  * AWS, request signing) differ. Nothing here blocks the loop: each socket
  * libcurl opens gets a uv_poll_t, libcurl's timer is one uv_timer_t.
+ * Other HTTP platforms: a base URL holding "{function}" is a template for
+ * the whole URL, optionally with basic, bearer or header authentication.
  *
  * Ownership: px_invoke() copies the function name and payload; the result
  * handed to the callback (body, error strings) is valid only during the
@@ -28,6 +30,8 @@ struct px_invoke_result {
     uint64_t elapsed_ms;
 };
 
+struct px_aws_creds;
+
 typedef void (*px_invoke_cb)(const struct px_invoke_result *res, void *arg);
 
 struct px_invoker {
@@ -35,6 +39,11 @@ struct px_invoker {
     void *multi;                 /* CURLM * */
     uv_timer_t timer;
     char base_url[512];
+    int url_template;            /* base_url holds "{function}" */
+    char sigv4[96];              /* CURLOPT_AWS_SIGV4 provider string, or "" */
+    const struct px_aws_creds *creds; /* with sigv4: the caller's, read at each call */
+    char userpwd[512];           /* basic authentication "user:password", or "" */
+    char auth_header[1024];      /* a header line sent with every call, or "" */
     unsigned in_flight;
     struct px_call *calls;          /* in flight, private to invoker.c */
     int closing;
@@ -44,6 +53,20 @@ struct px_invoker {
 
 /* base_url: e.g. "http://127.0.0.1:9001". Returns 0 or a negative errno. */
 int px_invoker_init(struct px_invoker *iv, uv_loop_t *loop, const char *base_url);
+
+/* Sign every call with AWS Signature Version 4 for Lambda in region
+ * (libcurl's CURLOPT_AWS_SIGV4 "aws:amz:REGION:lambda"), with *creds: the
+ * caller's, read at every call, so they may be replaced from the loop
+ * between calls; a session token goes out as X-Amz-Security-Token. The body
+ * is given with its size and Content-Type: application/json, and no header
+ * is ever removed or dated by hand: libcurl 7.88 signs exactly that right.
+ * Returns 0 or -EINVAL. */
+int px_invoker_sign_aws(struct px_invoker *iv, const char *region, const struct px_aws_creds *creds);
+
+/* Authenticate every call to another HTTP platform: "none",
+ * "basic:USER:PASSWORD", "bearer:TOKEN" or "header:NAME:VALUE". Returns 0
+ * or -EINVAL. */
+int px_invoker_auth(struct px_invoker *iv, const char *spec);
 
 /* Start an invocation. event: 1 for InvocationType Event (202, fire and
  * forget), 0 for RequestResponse. timeout_ms bounds the whole call (0 =

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "proxy/aws.h"
 #include "proxy/cache.h"
 #include "proxy/fleet.h"
 #include "proxy/frontend.h"
@@ -26,6 +27,8 @@
 
 struct options {
     const char *listen, *node_listen, *faas_url, *prefix, *advertise;
+    const char *platform, *region, *auth;
+    char aws_url[128];
     int port, node_port, verbose, d, p, repair, rebuild;
     unsigned conns, nodes, max_nodes;
     uint64_t node_timeout_ms, max_item, memory_mb, node_memory_mb, min_chunk, idle_ms, tick_ms, warmup_s, repair_rate_mb, shrink_after_s;
@@ -37,6 +40,7 @@ struct proxy {
     uv_signal_t sigint, sigterm;
     uv_timer_t warmer;
     struct px_invoker invoker;
+    struct px_aws aws;
     struct px_pool pool;
     struct px_stripe stripe;
     struct px_cache cache;
@@ -78,9 +82,19 @@ static void usage(FILE *out)
         "    --node-memory=<mb>    memory size of each node function (default: 1024)\n"
         "    --node-listen=<addr>  address nodes dial back to (default: 127.0.0.1)\n"
         "    --node-port=<num>     port nodes dial back to (default: any free port)\n"
-        "    --advertise=<h:p>     node address given to nodes, if not node-listen:node-port\n"
+        "    --advertise=<ip:port> node address given to nodes, if not node-listen:node-port\n"
+        "                          (the proxy's public or VPC address)\n"
         "    --faas-url=<url>      use this Lambda Invoke API endpoint instead of starting\n"
-        "                          a local fncache-faas\n"
+        "                          a local fncache-faas; with {function} in it, the whole URL\n"
+        "                          of an invocation (other HTTP platforms)\n"
+        "    --platform=<name>     local (default), aws (AWS Lambda in --region, SigV4-signed;\n"
+        "                          --faas-url overrides the endpoint), http (--faas-url, --auth)\n"
+        "    --region=<name>       AWS region (default: $AWS_REGION, $AWS_DEFAULT_REGION);\n"
+        "                          credentials: $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY,\n"
+        "                          $AWS_SESSION_TOKEN, ~/.aws/credentials ($AWS_PROFILE), or\n"
+        "                          the EC2 instance profile\n"
+        "    --auth=<how>          http platform: none, basic:USER:PASS, bearer:TOKEN or\n"
+        "                          header:NAME:VALUE (default: $FNCACHE_AUTH, else none)\n"
         "    --function-prefix=<s> node function names start with this (default: fncache-node-)\n"
         "    --min-chunk=<num>     smallest chunk before fewer data chunks are used, with\n"
         "                          k/m suffix (default: 64k)\n"
@@ -127,15 +141,60 @@ static int bad(const char *flag, const char *value)
     return 2;
 }
 
+/* Nodes dial the address they are given; they resolve no names. */
+static int check_advertise(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64];
+    struct sockaddr_in6 a;
+    char *end;
+    long port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof host || *end || port < 1 || port > 65535)
+        return -1;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+    return uv_ip4_addr(host, 1, (struct sockaddr_in *)&a) == 0 || uv_ip6_addr(host, 1, &a) == 0 ? 0 : -1;
+}
+
+/* --platform aws: a region, an endpoint, plain function names (the only
+ * kind libcurl 7.88 signs right); http: a URL. */
+static int check_platform(struct options *o)
+{
+    if (o->auth == NULL) o->auth = getenv("FNCACHE_AUTH");
+    if (strcmp(o->platform, "aws") == 0) {
+        if (o->region == NULL) o->region = getenv("AWS_REGION");
+        if (o->region == NULL || !*o->region) o->region = getenv("AWS_DEFAULT_REGION");
+        const char *lower = "abcdefghijklmnopqrstuvwxyz0123456789-";
+        if (o->region == NULL || !*o->region || o->region[strspn(o->region, lower)] != 0) {
+            fprintf(stderr, "fncache-proxy: --platform aws needs --region (or AWS_REGION), e.g. us-east-1\n");
+            return 2;
+        }
+        if (o->prefix[strspn(o->prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz0123456789-")] != 0) {
+            fprintf(stderr, "fncache-proxy: --function-prefix must be a plain name on AWS (letters, digits, - and _)\n");
+            return 2;
+        }
+        if (o->faas_url == NULL) {
+            snprintf(o->aws_url, sizeof o->aws_url, "https://lambda.%s.amazonaws.com%s", o->region,
+                     strncmp(o->region, "cn-", 3) == 0 ? ".cn" : "");
+            o->faas_url = o->aws_url;
+        }
+    } else if (strcmp(o->platform, "http") == 0 ? o->faas_url == NULL : strcmp(o->platform, "local") != 0) {
+        fprintf(stderr, "fncache-proxy: --platform is local, aws or http (which needs --faas-url)\n");
+        return 2;
+    }
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     *o = (struct options){.listen = "127.0.0.1", .node_listen = "127.0.0.1", .prefix = "fncache-node-",
                           .port = 11211, .d = 10, .p = 2, .conns = 1024, .nodes = 12,
                           .max_item = 512u << 20, .node_memory_mb = 1024, .min_chunk = 64 << 10,
                           .idle_ms = 2000, .tick_ms = 1, .warmup_s = 60, .repair = 1, .repair_rate_mb = 64,
-                          .rebuild = 1, .shrink_after_s = 600, .node_timeout_ms = 1000};
+                          .rebuild = 1, .shrink_after_s = 600, .node_timeout_ms = 1000,
+                          .platform = "local"};
     enum { O_EC = 256, O_NODES, O_NODE_MEM, O_NODE_LISTEN, O_NODE_PORT, O_ADVERTISE, O_FAAS, O_PREFIX,
-           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP, O_REPAIR, O_REPAIR_RATE, O_REBUILD, O_MAX_NODES, O_SHRINK_AFTER, O_NODE_TIMEOUT };
+           O_MIN_CHUNK, O_IDLE, O_TICK, O_WARMUP, O_REPAIR, O_REPAIR_RATE, O_REBUILD, O_MAX_NODES, O_SHRINK_AFTER, O_NODE_TIMEOUT,
+           O_PLATFORM, O_REGION, O_AUTH };
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'}, {"listen", required_argument, NULL, 'l'},
         {"conn-limit", required_argument, NULL, 'c'}, {"max-item-size", required_argument, NULL, 'I'},
@@ -150,6 +209,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"repair-rate", required_argument, NULL, O_REPAIR_RATE}, {"rebuild", required_argument, NULL, O_REBUILD},
         {"max-nodes", required_argument, NULL, O_MAX_NODES}, {"shrink-after", required_argument, NULL, O_SHRINK_AFTER},
         {"node-timeout", required_argument, NULL, O_NODE_TIMEOUT},
+        {"platform", required_argument, NULL, O_PLATFORM},
+        {"region", required_argument, NULL, O_REGION}, {"auth", required_argument, NULL, O_AUTH},
         {NULL, 0, NULL, 0}};
     int c;
     uint64_t v;
@@ -170,7 +231,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_NODE_MEM: if (parse_size(optarg, &o->node_memory_mb) || o->node_memory_mb < 64) return bad("--node-memory", optarg); break;
         case O_NODE_LISTEN: o->node_listen = optarg; break;
         case O_NODE_PORT: if (parse_size(optarg, &v) || v > 65535) return bad("--node-port", optarg); o->node_port = (int)v; break;
-        case O_ADVERTISE: o->advertise = optarg; break;
+        case O_ADVERTISE: if (check_advertise(optarg)) return bad("--advertise (IP:PORT)", optarg); o->advertise = optarg; break;
         case O_FAAS: o->faas_url = optarg; break;
         case O_PREFIX: o->prefix = optarg; break;
         case O_MIN_CHUNK: if (parse_size(optarg, &o->min_chunk)) return bad("--min-chunk", optarg); break;
@@ -183,6 +244,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_SHRINK_AFTER: if (parse_size(optarg, &o->shrink_after_s)) return bad("--shrink-after", optarg); break;
         case O_NODE_TIMEOUT: if (parse_size(optarg, &o->node_timeout_ms) || o->node_timeout_ms < 10) return bad("--node-timeout", optarg); break;
         case O_REBUILD: if ((o->rebuild = on_off(optarg)) < 0) return bad("--rebuild", optarg); break;
+        case O_PLATFORM: o->platform = optarg; break;
+        case O_REGION: o->region = optarg; break;
+        case O_AUTH: o->auth = optarg; break;
         default: usage(stderr); return 2;
         }
     }
@@ -199,7 +263,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         fprintf(stderr, "fncache-proxy: --nodes %u is fewer than the %d+%d chunks of a stripe\n", o->nodes, o->d, o->p);
         return 2;
     }
-    return 0;
+    return check_platform(o);
 }
 
 /* ---- the embedded platform ------------------------------------------- */
@@ -272,6 +336,28 @@ static void stop_faas(struct proxy *px)
         waitpid(px->faas_pid, NULL, 0);
     }
     px->faas_pid = 0;
+}
+
+/* ---- the platform ----------------------------------------------------- */
+
+/* aws: find credentials, then sign every invocation; http: authenticate. */
+static int setup_platform(struct proxy *px)
+{
+    char err[1024];
+    int rc;
+    if (strcmp(px->o.platform, "aws") == 0) {
+        if (px_aws_init(&px->aws, px->loop, err, sizeof err) != 0) {
+            cm_error("%s", err);
+            return -ENOKEY;
+        }
+        cm_info("aws: invocations signed for %s with credentials from %s", px->o.region, px_aws_source_name(&px->aws));
+        return px_invoker_sign_aws(&px->invoker, px->o.region, &px->aws.creds);
+    }
+    if (px->o.auth != NULL && (rc = px_invoker_auth(&px->invoker, px->o.auth)) != 0) {
+        cm_error("--auth (or FNCACHE_AUTH) is none, basic:USER:PASS, bearer:TOKEN or header:NAME:VALUE");
+        return rc;
+    }
+    return 0;
 }
 
 /* ---- fleet events and stats ------------------------------------------ */
@@ -396,6 +482,7 @@ static void on_signal(uv_signal_t *s, int signum)
     px_invoker_close(&px->invoker, NULL);
     px_repair_close(&px->repair);
     px_fleet_close(&px->fleet);
+    if (strcmp(px->o.platform, "aws") == 0) px_aws_close(&px->aws);
     uv_close((uv_handle_t *)&px->warmer, NULL);
     uv_close((uv_handle_t *)&px->sigint, NULL);
     uv_close((uv_handle_t *)&px->sigterm, NULL);
@@ -423,7 +510,7 @@ int main(int argc, char **argv)
                                 .nodes = px.o.nodes, .idle_ms = px.o.idle_ms, .tick_ms = px.o.tick_ms,
                                 .hello_timeout_ms = 15000, .invoke_timeout_ms = 900000,
                                 .max_nodes = px.o.max_nodes, .silence_ms = px.o.node_timeout_ms};
-    if ((rc = px_invoker_init(&px.invoker, px.loop, px.o.faas_url)) != 0 ||
+    if ((rc = px_invoker_init(&px.invoker, px.loop, px.o.faas_url)) != 0 || (rc = setup_platform(&px)) != 0 ||
         (rc = px_pool_init(&px.pool, px.loop, &px.invoker, &pc)) != 0 ||
         (rc = px_stripe_init(&px.stripe, px.loop, &px.pool, px.o.d, px.o.p, px.o.min_chunk)) != 0 ||
         (rc = px_cache_init(&px.cache, px.loop, &px.stripe, (uint16_t)px.o.nodes, (uint16_t)px.o.max_nodes,

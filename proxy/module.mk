@@ -24,9 +24,18 @@ TOOLS += stripe_driver
 stripe_driver_SRCS := tests/tools/stripe_driver.c
 stripe_driver_DEPS := pxfleet pxcore
 
+# AWS credentials for signed Lambda invocations (env, shared file, EC2 metadata).
+LIBS += pxaws
+pxaws_SRCS := proxy/aws.c
+pxaws_DEPS := common
+pxaws_PKGS := libuv libcurl libcjson
+
+UNIT_TESTS += test_px_aws
+test_px_aws_DEPS := pxaws
+
 BINS += fncache-proxy
 fncache-proxy_SRCS := proxy/main.c
-fncache-proxy_DEPS := pxfleet
+fncache-proxy_DEPS := pxfleet pxaws
 
 BENCHES += bench_proxy
 bench_proxy_SRCS := proxy/bench_proxy.c
@@ -45,3 +54,8 @@ libmc_check_PKGS := libmemcached
 .PHONY: soak
 soak: build
 	tests/soak/soak.py $(SOAK_ARGS)
+
+# A ketama (consistent hashing) client over several proxies, for test_proxies.py.
+TOOLS += ketama_check
+ketama_check_SRCS := tests/tools/ketama_check.c
+ketama_check_PKGS := libmemcached

@@ -16,6 +16,7 @@ PACKAGES=(
   nutcracker             # twemproxy, for benchmarks
   python3 python3-pytest python3-pymemcache   # integration tests
   procps psmisc          # ps/pkill in tests
+  zip unzip              # deploy/aws: the Lambda zip (make lambda-zip) and its test
 )
 
 missing=()

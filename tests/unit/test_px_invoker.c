@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         u->data[u->len] = 0;
         *upload_size = 0;
         return MHD_YES;
+    }
+    if (strncmp(url, "/tmpl/", 6) == 0) { /* another platform's URL: echo what identifies the caller */
+        const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+        const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Api-Key");
+        char echo[512];
+        snprintf(echo, sizeof echo, "%s|%s|%s", url, auth ? auth : "", key ? key : "");
+        return answer(conn, 200, echo, NULL, NULL);
     }
     char name[64];
     if (strcmp(method, "POST") != 0 || sscanf(url, "/2015-03-31/functions/%63[^/]/invocations", name) != 1)
@@ -241,6 +249,37 @@ static void test_close_in_flight(void **state)
     assert_int_equal(px_invoke(&f->iv, "ok", "{}", 0, 1000, record, &s[0]), -ECANCELED);
 }
 
+/* A URL template with the function's name in it, and each kind of --auth. */
+static void test_url_template_and_auth(void **state)
+{
+    struct fixture *f = *state;
+    struct px_invoker iv;
+    char base[128];
+    snprintf(base, sizeof base, "%stmpl/{function}/run", f->url);
+    assert_int_equal(px_invoker_init(&iv, &f->loop, base), 0);
+    const char *bad[] = {"", "basic", "basic:nocolon", "bearer:", "header:novalue", "header::v", "digest:x",
+                         "bearer:a\r\nX-Injected: y"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(px_invoker_auth(&iv, bad[i]), -EINVAL);
+    const struct {
+        const char *spec, *want;
+    } cases[] = {
+        {"none", "/tmpl/fn-1/run||"},
+        {"basic:user:pa:ss", "/tmpl/fn-1/run|Basic dXNlcjpwYTpzcw==|"},
+        {"bearer:tok123", "/tmpl/fn-1/run|Bearer tok123|"},
+        {"header:X-Api-Key: k1", "/tmpl/fn-1/run||k1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct seen s = {0};
+        assert_int_equal(px_invoker_auth(&iv, cases[i].spec), 0);
+        assert_int_equal(px_invoke(&iv, "fn-1", "{}", 0, 5000, record, &s), 0);
+        uv_run(&f->loop, UV_RUN_DEFAULT);
+        assert_true(s.ok);
+        assert_string_equal(s.body, cases[i].want);
+    }
+    px_invoker_close(&iv, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_template_and_auth, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
