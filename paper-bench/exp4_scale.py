@@ -6,8 +6,9 @@
 1. calibration.json: per-chunk transfer time (fit of exp1's GET latency
    against size), cold-start init and warm-up durations (billing records of
    the replays). Defaults stand in for anything not measured yet.
-2. validation.csv: the model replays each local replay's own trace with the
-   same settings (time compression included) and is compared with it.
+2. validation.csv: the model replays each local replay's own requests, at
+   the times they were issued, with the same settings (time compression
+   included) and is compared with it.
 3. projection.csv, projection.png: the grid, with the ElastiCache cluster
    that holds each working set.
 """
@@ -50,7 +51,10 @@ def calibrate(root):
         by_code = {}
         for r in rows:
             by_code.setdefault(r["system"], []).append((float(r["size_mb"]), float(r["p50_ms"])))
-        code = "10+2" if "10+2" in by_code else (sorted(by_code)[0] if by_code else None)
+        # The replays' code: a node is busy for its share of the object's
+        # transfer at that code's rate.
+        codes = [pb.read_json(f)["ec"] for f in glob.glob(os.path.join(root, "replays", "*", "settings.json"))]
+        code = next((c for c in codes + ["10+2"] if c in by_code), sorted(by_code)[0] if by_code else None)
         pts = by_code.get(code, [])
         if len(pts) >= 2:
             n = len(pts)
@@ -86,7 +90,10 @@ def validate(root, cal, seeds):
         d = os.path.dirname(d)
         s = pb.read_json(os.path.join(d, "settings.json"))
         run = pb.read_json(os.path.join(d, "run.json"))
-        trace = traces.read(os.path.join(d, "trace.csv"))
+        # The trace as the replay issued it: a request that left late (the
+        # client was busy) is modelled at the time it left.
+        trace = sorted((float(r["time_s"]) + float(r["lag_ms"] or 0) / 1000 * s["compress"], r["key"],
+                        int(r["size"]), r["op"]) for r in pb.read_csv(os.path.join(d, "requests.csv")))
         dd, p = (int(x) for x in s["ec"].split("+"))
         f = run["warmup_factor"]
         serve, warm = cost.read_billing(os.path.join(d, "billing.jsonl"), s["idle_ms"], f)

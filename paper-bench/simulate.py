@@ -4,12 +4,13 @@ time, for fleets one machine cannot run (experiment 4).
 Modelled: rendezvous-like placement of d+p chunks on distinct nodes; the
 cache-aside replay (GET, and SET after a miss); first-d reads; read repair
 (lost chunks re-written to their node's new instance); random reclamation
-of idle instances (a Poisson process over the fleet, one uniformly chosen
-instance per event, as fncache-faas --random-rate); warm-ups of every node
-that holds data each W seconds, cold when its instance was reclaimed; one
-invocation per node per burst of requests, lasting its transfers plus the
-node's idle tail, so requests closer than that share an invocation; cold
-starts billed with their init time.
+(a Poisson process over the fleet, one uniformly chosen instance per event,
+which passes if that instance is busy; fncache-faas --random-rate picks
+among idle ones); warm-ups of every node that holds data each W seconds,
+cold when its instance was reclaimed; one invocation per node per burst of
+requests, lasting its transfers plus the node's idle tail, so requests
+closer than that share an invocation; cold starts billed with their init
+time.
 
 Time compression is modelled too, so the model can be checked against a
 local replay: with compress C, invocations last their real duration (ms)
@@ -116,8 +117,8 @@ def simulate(trace, nodes, d, p, node_mb, cal, reclaim_per_node_h, warmup_s=60, 
         while min(next_reclaim, next_warm) <= t:
             if next_reclaim <= next_warm:
                 now = next_reclaim / c
-                idle = [i for i in (rng.choice(live),) if ns[i].inv_end < now] if live else []
-                for i in idle:
+                i = rng.choice(live) if live else None
+                if i is not None and ns[i].inv_end < now:   # only idle instances are reclaimed
                     close_if_done(ns[i], now)
                     set_live(i, False)
                     counters["instances_lost"] += 1
