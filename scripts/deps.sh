@@ -15,6 +15,7 @@ PACKAGES=(
   memcached              # reference server for differential tests
   nutcracker             # twemproxy, for benchmarks
   python3 python3-pytest python3-pymemcache   # integration tests
+  python3-matplotlib                          # paper-bench plots
   procps psmisc          # ps/pkill in tests
   zip unzip              # deploy/aws: the Lambda zip (make lambda-zip) and its test
 )
