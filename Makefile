@@ -131,6 +131,7 @@ help:
 	@echo "make fuzz       libFuzzer on the memcached parser (FUZZ_TIME=seconds)"
 	@echo "make fuzz-frame libFuzzer on the node frame reader (FUZZ_TIME=seconds)"
 	@echo "make soak       Lambda-like reclamation with repair on and off (SOAK_ARGS=...)"
+	@echo "make paper-bench the InfiniCache paper's experiments, quick mode (PAPER_ARGS=--full)"
 	@echo "make lambda-zip deploy/aws/fncache-node.zip, the node as an AWS Lambda custom runtime"
 	@echo "make clean      remove build/ and bin/"
 

@@ -543,6 +543,12 @@ static void written(struct px_write *w, int status)
     c->client_io--;
     struct px_value *v = w->v;
     int n = v->d + v->p;
+    /* up to p chunks refused (a node lost mid-write): the object is readable,
+     * stored with those chunks missing, and repair re-creates them */
+    if (status != 0 && w->failed != ~(uint64_t)0 && __builtin_popcountll(w->failed) <= v->p) {
+        c->stats.stores_degraded++;
+        status = 0;
+    }
     if (status != 0 || !holds(c, op)) {
         /* our chunks are not wanted: failed, or another client won */
         px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, (uint16_t)op->nkey, w->version,
@@ -570,10 +576,12 @@ static void written(struct px_write *w, int status)
     struct px_chunk_loc *loc = px_object_chunks(o);
     for (int i = 0; i < n; i++) loc[i] = (struct px_chunk_loc){w->nodes[i], v->crc[i]};
     o->token_sent = op->vivified;
+    o->missing = w->failed;
     struct px_object *old = px_index_insert(&c->index, o);
     c->used += object_bytes(o);
     charge_nodes(c, o, +1);
     if (old != NULL) retire(c, old);
+    if (o->missing) note_damaged(c, o);
     op->finish(op, PX_STORED);
     free(op);
 }

@@ -28,7 +28,8 @@
     X(incr_hits) X(incr_misses) X(decr_hits) X(decr_misses) X(cas_hits)      \
     X(cas_misses) X(cas_badval) X(touch_hits) X(touch_misses) X(evictions)   \
     X(objects_lost) X(store_failures) X(lost_races) X(chunks_repaired) X(repair_failures)      \
-    X(chunks_relocated) X(repair_bytes) X(objects_adopted) X(get_unavailable)
+    X(chunks_relocated) X(repair_bytes) X(objects_adopted) X(get_unavailable) \
+    X(stores_degraded)
 
 struct px_cache_stats {
 #define PX_STAT_FIELD(name) uint64_t name;
