@@ -1,7 +1,8 @@
 # client/: fncache, the command-line tool and load generator (libmemcached).
 LIBS += clcore
-clcore_SRCS := client/hist.c
+clcore_SRCS := client/hist.c client/keys.c client/workload.c client/trace.c
 clcore_DEPS := common
 
-UNIT_TESTS += test_cl_hist
+UNIT_TESTS += test_cl_hist test_cl_workload
 test_cl_hist_DEPS := clcore
+test_cl_workload_DEPS := clcore
