@@ -1,8 +1,9 @@
 # client/: fncache, the command-line tool and load generator (libmemcached).
 LIBS += clcore
-clcore_SRCS := client/hist.c client/keys.c client/workload.c client/trace.c
+clcore_SRCS := client/hist.c client/keys.c client/workload.c client/trace.c client/value.c
 clcore_DEPS := common
 
-UNIT_TESTS += test_cl_hist test_cl_workload
+UNIT_TESTS += test_cl_hist test_cl_workload test_cl_value
 test_cl_hist_DEPS := clcore
 test_cl_workload_DEPS := clcore
+test_cl_value_DEPS := clcore
