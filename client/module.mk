@@ -14,3 +14,9 @@ test_cl_hist_DEPS := clcore
 test_cl_value_DEPS := clcore
 test_cl_workload_DEPS := clcore
 test_cl_stats_DEPS := clcore
+
+# make bench: fncache-proxy beside memcached and twemproxy, the same
+# `fncache bench` workloads, one table (BENCH_ARGS: see the script's top).
+.PHONY: bench
+bench: deps build
+	client/bench-compare.sh $(BENCH_ARGS)
