@@ -169,15 +169,35 @@ static int parse_secs(const char *s, double *out)
     return errno || end == s || *end || !(*out > 0) || *out > 1e6 ? -1 : 0;
 }
 
-/* Flags taking a value, long and short; the rest are switches. */
+enum flag_id {
+    F_SERVER,
+    F_BINARY,
+    F_TIMEOUT,
+    F_QUIET,
+    F_HELP,
+    F_EXPIRE,
+    F_FLAGS,
+    F_JSON,
+    F_WATCH,
+    F_COUNT,
+    F_ALL,
+    F_CSV,
+    F_WORKLOAD
+};
+
+/* The flags of every command (bench's workload parameters come from
+ * client/workload.h). */
 static const struct flag {
     const char *name;
     char short_name;
-    int takes_value; /* 1 required, 2 optional (a number) */
-} flags[] = {{"server", 's', 1}, {"binary", 'b', 0}, {"timeout", 't', 1}, {"quiet", 'q', 0},
-             {"help", 'h', 0},   {"expire", 'e', 1}, {"flags", 'f', 1},   {"json", 'j', 0},
-             {"watch", 'w', 2},  {"count", 'n', 1},  {"all", 'a', 0},     {"csv", 0, 0},
-             {"workload", 0, 1}};
+    int takes_value; /* 0 no, 1 required, 2 optional (a number) */
+    enum flag_id id;
+} flags[] = {
+    {"server", 's', 1, F_SERVER},  {"binary", 'b', 0, F_BINARY}, {"timeout", 't', 1, F_TIMEOUT},
+    {"quiet", 'q', 0, F_QUIET},    {"help", 'h', 0, F_HELP},     {"expire", 'e', 1, F_EXPIRE},
+    {"flags", 'f', 1, F_FLAGS},    {"json", 'j', 0, F_JSON},     {"watch", 'w', 2, F_WATCH},
+    {"count", 'n', 1, F_COUNT},    {"all", 'a', 0, F_ALL},       {"csv", 0, 0, F_CSV},
+    {"workload", 0, 1, F_WORKLOAD}};
 
 static const struct flag *find_flag(const char *name, char short_name)
 {
@@ -187,43 +207,61 @@ static const struct flag *find_flag(const char *name, char short_name)
     return NULL;
 }
 
+/* "--name[=value]": the name into buf, *v the value or NULL. -1 when the
+ * name does not fit. */
+static int long_flag(const char *a, char *name, size_t cap, const char **v)
+{
+    const char *eq = strchr(a, '=');
+    size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    *v = eq ? eq + 1 : NULL;
+    if (n >= cap) return -1;
+    memcpy(name, a + 2, n);
+    name[n] = 0;
+    return 0;
+}
+
+/* Is --name a yes/no workload parameter, or --no-name its negation? */
+static int workload_switch(const char *name)
+{
+    return cl_workload_is_bool(name) ||
+           (strncmp(name, "no-", 3) == 0 && cl_workload_is_bool(name + 3));
+}
+
 static int apply_flag(struct cli *c, const struct flag *f, const char *v)
 {
     char err[256];
     uint64_t u;
     double d;
-    switch (f->name[0] == 'w' && f->name[1] == 'o'   ? 'W'
-            : f->name[0] == 'c' && f->name[1] == 's' ? 'C'
-                                                     : f->short_name) {
-    case 's':
+    switch (f->id) {
+    case F_SERVER:
         if (cl_servers_add(&c->bench.conn, v, err, sizeof err)) return bad_usage("%s", err);
         return 0;
-    case 'b': c->bench.conn.binary = 1; return 0;
-    case 't':
+    case F_BINARY: c->bench.conn.binary = 1; return 0;
+    case F_TIMEOUT:
         if (parse_secs(v, &d)) return bad_usage("bad --timeout \"%s\"", v);
         c->bench.conn.timeout_ms = (unsigned)(d * 1000);
         return 0;
-    case 'q': c->quiet = 1; return 0;
-    case 'h': c->help = 1; return 0;
-    case 'e':
+    case F_QUIET: c->quiet = 1; return 0;
+    case F_HELP: c->help = 1; return 0;
+    case F_EXPIRE:
         if (parse_u64(v, &u) || u > INT32_MAX) return bad_usage("bad --expire \"%s\"", v);
         c->xfer.expire = (time_t)u;
         return 0;
-    case 'f':
+    case F_FLAGS:
         if (parse_u64(v, &u) || u > UINT32_MAX) return bad_usage("bad --flags \"%s\"", v);
         c->xfer.flags = (uint32_t)u;
         return 0;
-    case 'j': c->json = 1; return 0;
-    case 'w':
+    case F_JSON: c->json = 1; return 0;
+    case F_WATCH:
         c->watch = 2;
         if (v != NULL && parse_secs(v, &c->watch)) return bad_usage("bad --watch \"%s\"", v);
         return 0;
-    case 'n':
+    case F_COUNT:
         if (parse_u64(v, &c->count) || c->count == 0) return bad_usage("bad --count \"%s\"", v);
         return 0;
-    case 'a': c->all = 1; return 0;
-    case 'C': c->csv = 1; return 0;
-    case 'W': c->workload = v; return 0;
+    case F_ALL: c->all = 1; return 0;
+    case F_CSV: c->csv = 1; return 0;
+    case F_WORKLOAD: c->workload = v; return 0;
     }
     return EXIT_USAGE;
 }
@@ -253,21 +291,17 @@ static int workload_flags(struct cli *c, int argc, char **argv)
         if (strcmp(a, "--") == 0) break;
         if (strncmp(a, "--", 2) != 0 || !argv[i][2]) continue;
         char name[64];
-        const char *eq = strchr(a, '='), *v = eq ? eq + 1 : NULL;
-        size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        if (n >= sizeof name) return bad_usage("unknown flag \"%s\"", a);
-        memcpy(name, a + 2, n);
-        name[n] = 0;
+        const char *v;
+        if (long_flag(a, name, sizeof name, &v) != 0) return bad_usage("unknown flag \"%s\"", a);
         const struct flag *f = find_flag(name, 0);
         if (f != NULL) {
             i += f->takes_value == 1 && v == NULL; /* its value is not a parameter */
             continue;
         }
-        if (v == NULL && cl_workload_is_bool(name))
-            v = "yes";
-        else if (v == NULL && strncmp(name, "no-", 3) == 0 && cl_workload_is_bool(name + 3)) {
-            memmove(name, name + 3, strlen(name + 3) + 1);
-            v = "no";
+        if (v == NULL && workload_switch(name)) {
+            int negated = !cl_workload_is_bool(name);
+            if (negated) memmove(name, name + 3, strlen(name + 3) + 1);
+            v = negated ? "no" : "yes";
         } else if (v == NULL) {
             if (i + 1 >= argc) return bad_usage("%s wants a value", a);
             v = argv[++i];
@@ -297,19 +331,13 @@ static int parse(struct cli *c, int argc, char **argv)
             only_positional = 1;
         } else if (a[1] == '-') {
             char name[64];
-            const char *eq = strchr(a, '='), *v = eq ? eq + 1 : NULL;
-            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-            const struct flag *f = NULL;
-            if (n < sizeof name) {
-                memcpy(name, a + 2, n);
-                name[n] = 0;
-                f = find_flag(name, 0);
-            }
+            const char *v;
+            if (long_flag(a, name, sizeof name, &v) != 0)
+                return bad_usage("unknown flag \"%s\"", a);
+            const struct flag *f = find_flag(name, 0);
             if (f == NULL) {
                 if (c->cmd == C_BENCH) { /* a workload parameter: read by workload_flags */
-                    int is_bool = cl_workload_is_bool(name) ||
-                                  (!strncmp(name, "no-", 3) && cl_workload_is_bool(name + 3));
-                    i += v == NULL && !is_bool;
+                    i += v == NULL && !workload_switch(name);
                     continue;
                 }
                 return bad_usage("unknown flag \"%s\"", a);

@@ -41,16 +41,6 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = 0;
-    return s;
-}
-
 /* Split a line into exactly 4 comma-separated fields, trimmed. */
 static int fields(char *s, char *f[4])
 {
@@ -58,7 +48,7 @@ static int fields(char *s, char *f[4])
         char *c = strchr(s, ',');
         if (c != NULL) *c = 0;
         if (n == 4) return -1;
-        f[n] = trim(s);
+        f[n] = cl_trim(s);
         if (c == NULL) return n == 3 ? 0 : -1;
         s = c + 1;
     }

@@ -246,7 +246,7 @@ int cl_workload_set(struct cl_workload *w, const char *name, const char *value, 
     return rc;
 }
 
-static char *trim(char *s)
+char *cl_trim(char *s)
 {
     while (isspace((unsigned char)*s))
         s++;
@@ -269,7 +269,7 @@ int cl_workload_load(struct cl_workload *w, const char *path, char *err, size_t 
     for (unsigned no = 1; rc == 0 && fgets(line, sizeof line, f) != NULL; no++) {
         char *hash = strchr(line, '#');
         if (hash != NULL) *hash = 0;
-        char *s = trim(line);
+        char *s = cl_trim(line);
         if (*s == 0) continue;
         char *eq = strchr(s, '=');
         if (eq == NULL) {
@@ -277,7 +277,7 @@ int cl_workload_load(struct cl_workload *w, const char *path, char *err, size_t 
             break;
         }
         *eq = 0;
-        if ((rc = cl_workload_set(w, trim(s), trim(eq + 1), msg, sizeof msg)) != 0)
+        if ((rc = cl_workload_set(w, cl_trim(s), cl_trim(eq + 1), msg, sizeof msg)) != 0)
             snprintf(err, errlen, "%s:%u: %s", path, no, msg);
     }
     fclose(f);

@@ -94,6 +94,8 @@ int cl_workload_is_bool(const char *name);
 int cl_workload_load(struct cl_workload *w, const char *path, char *err, size_t errlen);
 /* After all parameters are set: check the combination. */
 int cl_workload_check(const struct cl_workload *w, char *err, size_t errlen);
+/* Blanks cut from both ends of s, in place; returns the first non-blank. */
+char *cl_trim(char *s);
 /* One "  --name=ARG  help (default: D)" line per parameter. */
 void cl_workload_help(FILE *out);
 
