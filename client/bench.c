@@ -488,6 +488,10 @@ int cl_bench_run(const struct cl_bench_opts *o, struct cl_bench_result *r, char 
             drawn = cm_now_ns();
         }
     }
+    uint64_t prefilled = 0, prefill_failed = 0;
+    for (unsigned i = 0; i < started; i++)
+        prefilled += b.w[i].prefilled, prefill_failed += b.w[i].prefill_errors;
+    if (prefilled == 0 && prefill_failed > 0) atomic_store(&b.stop, 1); /* nothing works: say so */
     release(&b, &o->w);
     struct live live = {b.start_ns, 0, 0};
     while (atomic_load(&b.finished) < started) {

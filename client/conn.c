@@ -152,7 +152,7 @@ int cl_conn_stats_group(const struct cl_server *s, const char *group, unsigned t
         char chunk[16384];
         ssize_t got = recv(fd, chunk, sizeof chunk, 0);
         if (got <= 0) {
-            snprintf(err, errlen, "%s: %s", cl_server_name(s, name, sizeof name),
+            snprintf(err, errlen, "%s: stats %s: %s", cl_server_name(s, name, sizeof name), group,
                      got == 0 ? "connection closed mid-reply" : strerror(errno));
             break;
         }
@@ -217,6 +217,7 @@ const char *cl_conn_error(memcached_st *m, const char *key, memcached_return_t r
     memcached_return_t e;
     const memcached_instance_st *in = key[0] ? memcached_server_by_key(m, key, strlen(key), &e)
                                              : memcached_server_instance_by_position(m, 0);
+    if (sys != 0 && strstr(what, strerror(sys)) != NULL) sys = 0; /* said already */
     snprintf(buf, cap, "%s:%u: %s%s%s%s", in ? memcached_server_name(in) : "?",
              in ? (unsigned)memcached_server_port(in) : 0, what, sys ? " (" : "",
              sys ? strerror(sys) : "", sys ? ")" : "");

@@ -437,10 +437,8 @@ static void print_nodes(FILE *f, const struct cl_stats *s)
 void cl_stats_print(FILE *f, const struct cl_stats *s, const struct cl_stats *prev, int all)
 {
     print_header(f, s);
-    if (s->error[0]) {
-        fprintf(f, "error     %s\n", s->error);
-        return;
-    }
+    if (s->error[0]) fprintf(f, "error     %s\n", s->error);
+    if (s->general.n == 0) return;
     print_general(f, s, prev, all);
     print_nodes(f, s);
 }

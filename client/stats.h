@@ -39,7 +39,7 @@ struct cl_stats_node {
 
 struct cl_stats {
     char server[300];  /* host:port */
-    char error[256];   /* set when `stats` itself failed */
+    char error[256];   /* set when `stats` or `stats nodes` failed */
     uint64_t taken_ms; /* when it was taken (monotonic), for rates */
     struct cl_stat_list general;
     int has_nodes; /* the server answered `stats nodes` */

@@ -13,6 +13,7 @@ import select
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 from pymemcache.client.base import Client
@@ -282,7 +283,7 @@ def test_bench_small_values(server):
     assert res["prefilled"] == 300 and res["prefill_errors"] == 0
     assert total["errors"] == 0 and res["corrupt"] == 0 and total["count"] > 200
     assert get["hit_ratio"] == 1.0 and res["verified"] == get["hits"] == get["count"]
-    assert 0.7 < get["count"] / total["count"] < 0.9                 # about 4 gets to 1 set
+    assert 0.65 < get["count"] / total["count"] < 0.95               # about 4 gets to 1 set
     lat = total["latency_us"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
     assert 1.0 < res["seconds"] < 3 and abs(total["ops_per_s"] - total["count"] / res["seconds"]) < 1
@@ -319,15 +320,16 @@ def test_bench_trace_replay(memcached, tmp_path):
                      "10.05,delete,tr/a,0\n"
                      "10.06,get,tr/a,0\n"
                      "10.30,delete,tr/gone,0\n")
+    started = time.monotonic()
     res, _ = bench(memcached, "--trace", trace, "--connections", "3")
+    assert time.monotonic() - started >= 0.3                          # paced: 0.3 s of trace
     ops = res["ops"]
     assert ops["set"]["count"] == 2 and ops["get"]["count"] == 4 and ops["delete"]["count"] == 2
     assert ops["get"]["hits"] == 2 and ops["get"]["misses"] == 2        # in order, key by key
     assert ops["delete"]["hits"] == 1 and ops["delete"]["misses"] == 1
     assert res["verified"] == 2 and res["total"]["errors"] == 0
-    assert 0.3 <= res["seconds"] < 5                                   # paced: 0.3 s of trace
     fast, _ = bench(memcached, "--trace", trace, "--speed", "0")
-    assert fast["total"]["count"] == 8 and fast["seconds"] < 0.3
+    assert fast["total"]["count"] == 8 and fast["seconds"] < res["seconds"]
 
 
 def test_bench_catches_altered_values(memcached):
@@ -360,6 +362,11 @@ def test_bench_catches_altered_values(memcached):
 def test_bench_reports_failures(memcached):
     """Values the server refuses are errors, named, with exit status 3."""
     res, err = bench(memcached, "--ops", "10", "--size", "300m", "--keys", "2", "--connections", "1",
-                     "--key-prefix", "toobig:", expect=3)
-    assert res["prefill_errors"] == 2 and res["total"]["errors"] > 0
+                     "--ratio", "0:1", "--no-prefill", "--key-prefix", "toobig:", expect=3)
+    assert res["total"]["count"] == res["total"]["errors"] == 10
     assert "ITEM TOO BIG" in res["first_error"] and "toobig:" in res["first_error"]
+    # nobody there: the prefill fails whole, and the run stops rather than spin for 60 s
+    dead = f"127.0.0.1:{free_port()}"
+    res, err = bench(dead, "--duration", "60", "--keys", "10", expect=3, timeout=20)
+    assert res["prefill_errors"] == 10 and res["total"]["count"] == 0
+    assert f"{dead}: CONNECTION FAILURE" in res["first_error"] and "CONNECTION FAILURE" in err
