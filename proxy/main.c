@@ -375,12 +375,13 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
     struct proxy *px = fe->owner;
     char name[64], value[256];
     if (group[0] == 0) {
-        uint64_t inv = 0, lost = 0, connected = 0, missing = 0, warmups = 0, throttles = 0, dead = 0;
+        uint64_t inv = 0, lost = 0, connected = 0, missing = 0, warmups = 0, throttles = 0, dead = 0, invoked_ms = 0;
         for (unsigned i = 0; i < px->pool.nnodes; i++) {
             inv += px->pool.nodes[i].invocations;
             warmups += px->pool.nodes[i].warmups;
             lost += px->pool.nodes[i].instances_lost;
             throttles += px->pool.nodes[i].throttles;
+            invoked_ms += px->pool.nodes[i].invoked_ms;
             dead += px_node_dead(&px->pool.nodes[i]);
             connected += px->pool.nodes[i].state == PX_NODE_CONNECTED;
         }
@@ -400,6 +401,9 @@ static void stats_extra(struct px_frontend *fe, const char *group, void (*line)(
         U64("fleet_instances_lost", lost);
         U64("fleet_warmups", warmups);
         U64("fleet_throttles", throttles);
+        /* the platform's bill, as the proxy sees it: wall time x configured memory */
+        snprintf(value, sizeof value, "%.3f", (double)invoked_ms / 1000.0 * (double)px->o.node_memory_mb / 1024.0);
+        line(ctx, "fleet_billed_gb_seconds", value);
         U64("fleet_dead", dead);
         U64("missing_chunks", missing);
         U64("repair_queue", px->repair.queued);

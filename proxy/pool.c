@@ -361,6 +361,7 @@ static void on_invoked(const struct px_invoke_result *r, void *arg)
     struct px_node *n = arg;
     struct px_pool *pool = n->pool;
     n->invoking = 0;
+    n->invoked_ms += r->elapsed_ms;
     uv_timer_stop(&n->hello_timer);
     n->token[0] = 0;
     if (pool->closing) return;
@@ -477,6 +478,7 @@ static void on_warmed(const struct px_invoke_result *r, void *arg)
 {
     struct px_node *n = arg;
     n->warming = 0;
+    n->invoked_ms += r->elapsed_ms;
     if (n->pool->closing) return;
     /* the answer is {"instance":"<32 hex digits>",...} */
     const char *at = r->ok ? strstr(r->body, "\"instance\":\"") : NULL;

@@ -106,6 +106,7 @@ struct px_node {
     unsigned retries;              /* in a row, for the backoff */
     /* stats */
     uint64_t invocations, invoke_failures, instances_lost, warmups, throttles;
+    uint64_t invoked_ms;            /* wall time of finished invocations: what the platform bills */
     unsigned failures_in_row;       /* invocations that ended without a hello */
     uint64_t mem_limit, chunks, bytes;       /* from the last hello */
     uint64_t last_seen_ms;
