@@ -553,7 +553,11 @@ static void written(struct px_write *w, int status)
         /* our chunks are not wanted: failed, or another client won */
         px_stripe_notify(c->stripe, MCP_OP_DEL, (const unsigned char *)op->key, (uint16_t)op->nkey, w->version,
                          0, PX_ALL_CHUNKS(n), w->nodes);
-        if (status != 0) c->stats.store_failures++;
+        if (status != 0) {
+            c->stats.store_failures++;
+            cm_warn("store of \"%.*s\" failed: chunks %#" PRIx64 " of %d refused or unanswered", (int)op->nkey,
+                    op->key, w->failed, n);
+        }
         else c->stats.lost_races++;
         op->finish(op, status != 0 ? PX_FAILED : op->lost_race);
         free(op);
@@ -625,6 +629,7 @@ static void write_value(struct px_cache *c, const char *key, size_t nkey, uint32
     while (place(c, key, nkey, v->chunk_len, v->d + v->p, w->nodes) < v->d + v->p) {
         if (c->no_room != NULL && c->no_room(c, c->no_room_arg)) continue; /* grown: try the new nodes */
         if (live_nodes(c) < v->d + v->p) {
+            cm_warn("store of \"%.*s\" failed: %d live nodes for %d chunks", (int)nkey, key, live_nodes(c), v->d + v->p);
             px_value_unref(v);
             finish(op, PX_FAILED);
             free(op);
