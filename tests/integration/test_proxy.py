@@ -17,7 +17,7 @@ import faasutil
 from nodeproto import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROXY = os.path.join(ROOT, "bin", "fncache-proxy")
+PROXY = os.environ.get("FNCACHE_PROXY_BIN", os.path.join(ROOT, "bin", "fncache-proxy"))  # e.g. build/asan/bin/fncache-proxy
 NODE = os.path.join(ROOT, "bin", "fncache-node")
 
 

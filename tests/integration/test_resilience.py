@@ -14,7 +14,7 @@ import pytest
 import faasutil
 import nodeproto as np
 from nodeproto import wait_for
-from test_proxy import NODE, Proxy, ask, reclaim
+from test_proxy import NODE, ROOT, Proxy, ask, reclaim
 
 
 @pytest.fixture
@@ -278,3 +278,41 @@ def test_soak_smoke():
     rows = [l.split() for l in out.stdout.splitlines() if l.split()[:1] in (["on"], ["off"])]
     assert [r[:2] for r in rows] == [["on", "1"], ["on", "2"], ["off", "1"], ["off", "2"]], out.stdout
     assert "mean availability per hour" in out.stdout
+
+
+def test_asan_resilience_paths(fleet):
+    """Background repair, relocation off a dead node, fleet growth and the
+    index rebuild, under AddressSanitizer + UBSan."""
+    binary = os.path.join(ROOT, "build", "asan", "bin", "fncache-proxy")
+    if not os.path.exists(binary):
+        pytest.fail(f"{binary} is not built (make test builds both variants)")
+    logs = []
+    a = Proxy("--ec", "2+1", "--max-nodes", "6", "--node-memory", "64", "--warmup", "1", "--idle-ms", "200",
+              "-I", "16m", faas=fleet, nodes=3, binary=binary)
+    try:
+        c = a.client()
+        values = {f"a{i}": os.urandom((8 << 20) + i) for i in range(12)}   # 144 MB of chunks: the fleet grows
+        for k, v in values.items():
+            assert c.set(k, v), k
+        assert stats(c)["fleet_nodes"] > 3
+        reclaim_as(fleet, 0, "kill")
+        wait_for(lambda: stats(c)["fleet_instances_lost"] >= 1 and stats(c)["missing_chunks"] == 0, 30,
+                 "background repair")
+    finally:
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        logs.append(a.stop()[1])
+    wait_for(lambda: all(i["state"] != "busy" for i in fleet.instances()), 15, "the nodes to return")
+    b = Proxy("--ec", "2+1", "--max-nodes", "6", "--node-memory", "64", "--warmup", "0", "-I", "16m",
+              faas=fleet, nodes=3, binary=binary)
+    try:
+        c = b.client()
+        for k, v in values.items():
+            assert c.get(k) == v, k
+        assert stats(c)["rebuild_objects"] == len(values) and stats(c)["fleet_nodes"] > 3
+    finally:
+        rc, log = b.stop()
+        logs.append(log)
+    assert rc == 0
+    for log in logs:
+        assert "AddressSanitizer" not in log and "runtime error" not in log, log[-4000:]
