@@ -9,20 +9,9 @@
 #define GOLDEN 0x9e3779b97f4a7c15ull
 #define SHORT_TAG 0x5348524f52545631ull
 
-/* murmur3's finalizer, inline: the body generator's inner loop. */
-static inline uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint32_t check_of(uint64_t key_hash, uint64_t version, uint64_t len)
 {
-    return (uint32_t)mix(mix(mix(MAGIC ^ key_hash) ^ version) ^ len);
+    return (uint32_t)cm_mix64(cm_mix64(cm_mix64(MAGIC ^ key_hash) ^ version) ^ len);
 }
 
 uint64_t cl_value_key_hash(const char *key, size_t len)
@@ -30,7 +19,7 @@ uint64_t cl_value_key_hash(const char *key, size_t len)
     return cm_hash64(key, len);
 }
 
-/* The stream for `seed`: bytes [0, len) of words mix(seed + (i+1)*GOLDEN).
+/* The stream for `seed`: bytes [0, len) of words cm_mix64(seed + (i+1)*GOLDEN).
  * Compared against `cmp` when it is not NULL (returns the first differing
  * offset, or len); written to `out` otherwise. */
 static size_t stream(uint64_t seed, unsigned char *out, const unsigned char *cmp, size_t len)
@@ -39,13 +28,13 @@ static size_t stream(uint64_t seed, unsigned char *out, const unsigned char *cmp
     uint64_t w;
     if (cmp == NULL) {
         for (i = 0; i < words; i++) {
-            w = mix(seed + (i + 1) * GOLDEN);
+            w = cm_mix64(seed + (i + 1) * GOLDEN);
             memcpy(out + 8 * i, &w, 8);
         }
     } else {
         for (i = 0; i < words; i++) {
             uint64_t got;
-            w = mix(seed + (i + 1) * GOLDEN);
+            w = cm_mix64(seed + (i + 1) * GOLDEN);
             memcpy(&got, cmp + 8 * i, 8);
             if (got != w) {
                 size_t at = 8 * i;
@@ -57,7 +46,7 @@ static size_t stream(uint64_t seed, unsigned char *out, const unsigned char *cmp
     }
     size_t tail = len - 8 * words;
     if (tail == 0) return len;
-    w = mix(seed + (words + 1) * GOLDEN);
+    w = cm_mix64(seed + (words + 1) * GOLDEN);
     const unsigned char *wb = (const unsigned char *)&w;
     if (cmp == NULL) {
         memcpy(out + 8 * words, wb, tail);
@@ -70,14 +59,14 @@ static size_t stream(uint64_t seed, unsigned char *out, const unsigned char *cmp
 
 static uint64_t body_seed(uint64_t key_hash, uint64_t version)
 {
-    return mix(key_hash ^ mix(version + GOLDEN));
+    return cm_mix64(key_hash ^ cm_mix64(version + GOLDEN));
 }
 
 void cl_value_fill(void *buf, size_t len, uint64_t key_hash, uint64_t version)
 {
     unsigned char *b = buf;
     if (len < CL_VALUE_HEADER) {
-        stream(mix(key_hash ^ SHORT_TAG ^ len), b, NULL, len);
+        stream(cm_mix64(key_hash ^ SHORT_TAG ^ len), b, NULL, len);
         return;
     }
     uint32_t magic = MAGIC, check = check_of(key_hash, version, len);
@@ -96,7 +85,7 @@ enum cl_value_verdict cl_value_verify(const void *buf, size_t len, uint64_t key_
     const unsigned char *b = buf;
     size_t bad;
     if (len < CL_VALUE_HEADER) {
-        bad = stream(mix(key_hash ^ SHORT_TAG ^ len), NULL, b, len);
+        bad = stream(cm_mix64(key_hash ^ SHORT_TAG ^ len), NULL, b, len);
         if (bad == len) {
             if (version) *version = 0;
             return CL_VALUE_OK;

@@ -8,14 +8,3 @@ uint64_t cm_hash64(const void *data, size_t len)
     for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ull;
     return cm_mix64(h);
 }
-
-uint64_t cm_mix64(uint64_t x)
-{
-    /* murmur3's finalizer */
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
