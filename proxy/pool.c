@@ -680,10 +680,15 @@ static void on_watchdog(uv_timer_t *t)
 {
     struct px_pool *pool = t->data;
     uint64_t now = cm_now_ms();
+    /* a late tick means this loop was the one that stalled: what the nodes
+     * sent meanwhile is waiting to be read, so nobody counts as silent */
+    int stalled = now - pool->watchdog_ms > pool->cfg.silence_ms / 2;
+    pool->watchdog_ms = now;
     for (unsigned i = 0; i < pool->nnodes; i++) {
         struct px_node *n = &pool->nodes[i];
         struct px_node_conn *c = n->conn;
         if (c == NULL || c->closing || n->inflight == NULL) continue;
+        if (stalled) c->heard_ms = now;
         size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
         if (queued != c->last_queued) { /* still sending to it: not silence */
             c->last_queued = queued;
@@ -730,6 +735,7 @@ int px_pool_init(struct px_pool *pool, uv_loop_t *loop, struct px_invoker *invok
     uv_timer_init(loop, &pool->watchdog);
     pool->watchdog.data = pool;
     pool->open_handles++;
+    pool->watchdog_ms = cm_now_ms();
     uv_timer_start(&pool->watchdog, on_watchdog, 100, 100);
     /* every slot the fleet may grow into exists from the start: a node's
      * address never changes while invocations and connections refer to it */

@@ -138,6 +138,7 @@ struct px_pool {
     struct px_node_conn *dirty;    /* connections with ops to write this loop turn */
     uv_check_t flusher;            /* writes them, after the loop's I/O */
     uv_timer_t watchdog;           /* closes connections to silent nodes */
+    uint64_t watchdog_ms;          /* its last tick */
     uint32_t next_seq;
     int closing;
     unsigned open_handles;
