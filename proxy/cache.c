@@ -47,6 +47,12 @@ static void charge_nodes(struct px_cache *c, const struct px_object *o, int sign
     }
 }
 
+void px_cache_resize(struct px_cache *c, unsigned n)
+{
+    c->nnodes = (uint16_t)n;
+    if (c->pool != NULL) c->pool->nnodes = n;
+}
+
 int px_cache_node_usable(const struct px_cache *c, uint16_t i)
 {
     return i < c->nnodes && !c->draining[i] && (c->pool == NULL || !px_node_dead(&c->pool->nodes[i]));
@@ -264,6 +270,7 @@ static void repair_targets(struct px_cache *c, struct px_object *o, uint64_t los
 {
     const struct px_chunk_loc *loc = px_object_chunks(o);
     int n = o->d + o->p, prepared = 0;
+    uint64_t hash = 0;
     for (int i = 0; i < n; i++) nodes[i] = loc[i].node;
     for (int i = 0; i < n; i++) {
         if (!(lost >> i & 1) || px_cache_node_usable(c, loc[i].node)) continue;
@@ -271,10 +278,11 @@ static void repair_targets(struct px_cache *c, struct px_object *o, uint64_t los
             for (uint16_t k = 0; k < c->nnodes; k++)
                 c->eligible[k] = c->node_used[k] + o->chunk_len <= c->node_capacity && px_cache_node_usable(c, k);
             for (int j = 0; j < n; j++) c->eligible[loc[j].node] = 0; /* one chunk of an object per node */
+            hash = cm_hash64(px_object_key(o), o->key_len);
             prepared = 1;
         }
         uint16_t to;
-        if (px_place(cm_hash64(px_object_key(o), o->key_len) + (uint64_t)i, c->eligible, c->nnodes, 1, &to) == 1) {
+        if (px_place(hash + (uint64_t)i, c->eligible, c->nnodes, 1, &to) == 1) {
             nodes[i] = to;
             c->eligible[to] = 0;
         }

@@ -168,6 +168,9 @@ int px_cache_repair(struct px_cache *c, struct px_object *o, void (*done)(void *
  * a newer one. Returns 1 when indexed. */
 int px_cache_adopt(struct px_cache *c, const struct mcp_chunk_meta *m, const struct px_chunk_loc *loc,
                    uint64_t missing);
+/* The fleet is nodes 0..n-1 from now on (n <= max_nodes), for placement
+ * and for the pool alike. */
+void px_cache_resize(struct px_cache *c, unsigned n);
 /* 1 when node i may take chunks: in the fleet, not dead, not draining. */
 int px_cache_node_usable(const struct px_cache *c, uint16_t i);
 

@@ -2,31 +2,23 @@
 #include "proxy/fleet.h"
 
 #include <string.h>
-#include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define TICK_MS 1000
 
-static uint64_t unix_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 void px_fleet_note(struct px_fleet *f)
 {
     struct px_fleet_sample *s = &f->history[f->nhistory++ % PX_FLEET_HISTORY];
-    *s = (struct px_fleet_sample){unix_ms(), f->cache->nnodes, f->cache->used};
+    *s = (struct px_fleet_sample){cm_wall_ms(), f->cache->nnodes, f->cache->used};
 }
 
 static void resize(struct px_fleet *f, unsigned n)
 {
     struct px_cache *c = f->cache;
     cm_info("fleet: %u -> %u nodes (%llu MB of chunks placed)", c->nnodes, n, (unsigned long long)(c->used >> 20));
-    c->nnodes = (uint16_t)n;
-    if (c->pool != NULL) c->pool->nnodes = n;
+    px_cache_resize(c, n);
     px_fleet_note(f);
 }
 

@@ -47,6 +47,7 @@ struct px_object {
     uint8_t stale : 1;   /* invalidated by md I / ms I (meta X) */
     uint8_t token_sent : 1; /* a client was told to recache (meta Z) */
     uint8_t repairing : 1;  /* lost chunks being written back */
+    uint8_t queued : 3;     /* waiting for background repair at danger level queued-1; 0 = not */
     /* d+p chunk locations, then the key (not NUL-terminated) */
     unsigned char tail[];
 };

@@ -460,8 +460,7 @@ static void on_rebuilt(const struct px_rebuild_stats *st, void *arg)
     struct proxy *px = arg;
     unsigned n = px->o.nodes;
     if (st->highest_node >= 0 && (unsigned)st->highest_node + 1 > n) n = (unsigned)st->highest_node + 1;
-    px->pool.nnodes = n;
-    px->cache.nnodes = (uint16_t)n;
+    px_cache_resize(&px->cache, n);
     px->rebuilt = *st;
     px->rebuilding = 0;
     px_fleet_note(&px->fleet);
@@ -548,8 +547,7 @@ int main(int argc, char **argv)
         /* an existing fleet: what its nodes hold is the index (and clients wait for it) */
         px.rebuilding = 1;
         px_frontend_hold(&px.fe, 1);
-        px.pool.nnodes = px.o.max_nodes;
-        px.cache.nnodes = (uint16_t)px.o.max_nodes;
+        px_cache_resize(&px.cache, px.o.max_nodes);
         if ((rc = px_rebuild_start(&px.cache, px.o.max_nodes, 30000, on_rebuilt, &px)) != 0) {
             cm_error("cannot rebuild the index: %s", strerror(-rc));
             return 1;

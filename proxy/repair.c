@@ -14,6 +14,7 @@ struct px_repair_job {
     struct px_repair *r;
     uint64_t version;
     int tries;
+    int level;
     uint8_t key_len;
     char key[PX_KEY_MAX];
 };
@@ -35,8 +36,13 @@ static void wake(struct px_repair *r)
     }
 }
 
-static void enqueue(struct px_repair *r, struct px_repair_job *j, int level)
+/* Queue j for o at o's danger level; o remembers it, so the same damage
+ * reported again (a drain reports it every tick) queues nothing more. */
+static void enqueue(struct px_repair *r, struct px_repair_job *j, struct px_object *o)
 {
+    int level = level_of(o);
+    j->level = level;
+    o->queued = (uint8_t)(level + 1);
     j->next = NULL;
     if (r->tail[level]) r->tail[level]->next = j;
     else r->head[level] = j;
@@ -50,6 +56,7 @@ static void on_damaged(struct px_cache *c, struct px_object *o, void *arg)
     (void)c;
     struct px_repair *r = arg;
     if (r->rate == 0 || r->closing) return;
+    if (o->queued && o->queued - 1 <= level_of(o)) return; /* already waiting, as urgently */
     struct px_repair_job *j = malloc(sizeof *j);
     if (j == NULL) return; /* the next read repairs it */
     j->r = r;
@@ -57,7 +64,7 @@ static void on_damaged(struct px_cache *c, struct px_object *o, void *arg)
     j->tries = 0;
     j->key_len = o->key_len;
     memcpy(j->key, px_object_key(o), o->key_len);
-    enqueue(r, j, level_of(o));
+    enqueue(r, j, o);
 }
 
 /* The object a job is about, if it still needs repair. */
@@ -76,7 +83,7 @@ static void on_repaired(void *arg, uint64_t bytes)
     r->running--;
     r->repairs++;
     struct px_object *o = r->closing ? NULL : target(r, j);
-    if (o != NULL && ++j->tries < MAX_TRIES) enqueue(r, j, level_of(o));
+    if (o != NULL && ++j->tries < MAX_TRIES) enqueue(r, j, o);
     else free(j);
     wake(r);
 }
@@ -107,6 +114,8 @@ static void on_tick(uv_timer_t *t)
         if (c->client_io > 0 && now - r->last_start_ms < BUSY_GAP_MS) break;
         struct px_repair_job *j = pop(r);
         struct px_object *o = target(r, j);
+        if (o != NULL && o->queued != j->level + 1) o = NULL; /* overtaken by a more urgent job */
+        else if (o != NULL) o->queued = 0;
         if (o == NULL || o->repairing) { /* gone, repaired, or a read is repairing it */
             free(j);
             continue;

@@ -4,7 +4,9 @@
  *
  * The cache reports every damaged object (px_cache.damaged); the scheduler
  * queues its key and version, not a pointer: an object may be replaced or
- * dropped while it waits, and such an entry is skipped. A tick takes the
+ * dropped while it waits, and such an entry is skipped. The object keeps
+ * the level it waits at (px_object.queued), so damage reported again queues
+ * nothing more unless it is now more urgent. A tick takes the
  * most endangered entries while the budget (bytes read plus bytes written,
  * refilled at `rate` per second, bursts up to a quarter second) lasts.
  * While clients have reads or writes on the fleet, it starts at most one
