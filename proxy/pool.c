@@ -587,9 +587,15 @@ static void on_reply_meta(struct px_node_conn *c)
             conn_close(c, "bad list reply");
             return;
         }
-        dest = op->list_body = malloc(h->body_len ? h->body_len : 1);
-        op->reply_len = h->body_len;
-        if (dest == NULL) op->status = -ENOMEM;
+        /* a page is what we asked for (max records of at most a few hundred
+         * bytes); a node claiming more is not believed, and not buffered */
+        if (h->body_len > (uint64_t)op->list.max * (2 + MCP_CHUNK_META_FIXED + MCP_FRAME_MAX_KEY)) {
+            op->status = -EMSGSIZE;
+        } else {
+            dest = op->list_body = malloc(h->body_len ? h->body_len : 1);
+            op->reply_len = h->body_len;
+            if (dest == NULL) op->status = -ENOMEM;
+        }
     }
     if (mcp_frame_reader_body(&c->rd, dest) == MCP_RD_DONE) {
         pop_front(&n->inflight, &n->inflight_tail);

@@ -133,7 +133,7 @@ static void finish(struct rebuild *rb)
             next = cd->next;
             int n = cd->m.d + cd->m.p;
             uint64_t all = PX_ALL_CHUNKS(n);
-            int usable = cd->m.p == c->stripe->p && cd->m.d <= c->stripe->d_max &&
+            int usable = cd->m.p == c->stripe->p && cd->m.d <= c->stripe->d_max && cd->m.size <= c->max_value &&
                          __builtin_popcountll(cd->have) >= cd->m.d && (cd->m.expiry == 0 || cd->m.expiry > now);
             if (usable && px_cache_adopt(c, &cd->m, cd->loc, all & ~cd->have)) {
                 for (int i = 0; i < n; i++)

@@ -2,7 +2,9 @@
 """A cache node that lies, for fault injection: a Lambda custom runtime
 (it runs under fncache-faas like fncache-node) that speaks the node
 protocol but, per EVIL_MODE, corrupts every chunk it returns ("corrupt"),
-or drops the connection halfway through sending one ("cut")."""
+drops the connection halfway through sending one ("cut"), claims a 1 GiB
+inventory page and hangs up ("huge-list"), or lists a key it does not
+hold with an absurd size ("bogus-list")."""
 import json
 import os
 import socket
@@ -43,6 +45,13 @@ def serve(payload):
                     return
                 bad = bytes([body[0] ^ 0xFF]) + body[1:] if body else body
                 conn.send(f.op | np.REPLY, meta, bad, seq=f.seq)
+            elif f.op == np.LIST and MODE == "huge-list":
+                s.sendall(np.header(f.op | np.REPLY, f.seq, 12, 1 << 30) + np.struct.pack(">QI", 0, 1000))
+                return
+            elif f.op == np.LIST and MODE == "bogus-list":
+                recs = b"".join(np.struct.pack(">H", len(m)) + m for m in
+                                (np.chunk_meta("bogus", 7, i, d=1, p=2, size=1 << 50) for i in range(3)))
+                conn.send(f.op | np.REPLY, np.struct.pack(">QI", 0, 3), recs, seq=f.seq)
             elif f.op in (np.DEL, np.TOUCH):
                 conn.send(f.op | np.REPLY, status=np.OK if key and store.pop(key, None) else np.NOT_FOUND, seq=f.seq)
             else:

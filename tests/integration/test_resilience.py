@@ -318,3 +318,23 @@ def test_asan_resilience_paths(fleet):
     assert rc == 0
     for log in logs:
         assert "AddressSanitizer" not in log and "runtime error" not in log, log[-4000:]
+
+
+def test_rebuild_refuses_lying_inventories():
+    """At start the proxy lists every node: one claims a 1 GiB page and
+    hangs up, one lists an object it cannot hold. Neither is believed;
+    the rebuild ends and the proxy serves."""
+    evil = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evil_node.py")
+    f = faasutil.Faas([f"px-* {NODE} memory=256 timeout=300",
+                       f"px-3 {evil} memory=256 timeout=300 env:EVIL_MODE=huge-list",
+                       f"px-4 {evil} memory=256 timeout=300 env:EVIL_MODE=bogus-list"])
+    p = Proxy("--warmup", "0", faas=f)
+    try:
+        c = p.client()
+        s = stats(c)
+        assert s["rebuilding"] == 0 and s["rebuild_objects"] == 0 and s["rebuild_discarded"] == 1, s
+        assert c.get("bogus") is None
+        assert c.set("k", b"v" * 1000) and c.get("k") == b"v" * 1000
+    finally:
+        assert p.stop()[0] == 0
+        f.close()
