@@ -241,7 +241,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case O_REPAIR: if ((o->repair = on_off(optarg)) < 0) return bad("--repair", optarg); break;
         case O_REPAIR_RATE: if (parse_size(optarg, &o->repair_rate_mb) || o->repair_rate_mb > 100000) return bad("--repair-rate", optarg); break;
         case O_MAX_NODES: if (parse_size(optarg, &v) || v == 0 || v > 4096) return bad("--max-nodes", optarg); o->max_nodes = (unsigned)v; break;
-        case O_SHRINK_AFTER: if (parse_size(optarg, &o->shrink_after_s)) return bad("--shrink-after", optarg); break;
+        case O_SHRINK_AFTER: if (parse_size(optarg, &o->shrink_after_s) || o->shrink_after_s > 30 * 86400) return bad("--shrink-after", optarg); break;
         case O_NODE_TIMEOUT: if (parse_size(optarg, &o->node_timeout_ms) || o->node_timeout_ms < 10) return bad("--node-timeout", optarg); break;
         case O_REBUILD: if ((o->rebuild = on_off(optarg)) < 0) return bad("--rebuild", optarg); break;
         case O_PLATFORM: o->platform = optarg; break;
