@@ -209,7 +209,6 @@ static int imds_call(const char *url, const char *method, const char *header, st
         if (rc == CURLE_OK) snprintf(err + strlen(err), cap - strlen(err), " %ld", status);
         return -EIO;
     }
-    out->data[out->len] = 0;
     return 0;
 }
 
@@ -266,10 +265,38 @@ static uint64_t refresh_delay_ms(const struct px_aws_creds *c)
     return at > 1 ? (uint64_t)at * 1000 : 1000;
 }
 
+/* The credentials file again, if it changed: 1 with *c filled, 0 when
+ * unchanged, or a negative errno (err says why). */
+static int file_changed(struct px_aws *a, struct px_aws_creds *c, char *err, size_t cap)
+{
+    struct stat st;
+    if (stat(a->file, &st) != 0 ||
+        (st.st_mtim.tv_sec == a->mtime.tv_sec && st.st_mtim.tv_nsec == a->mtime.tv_nsec))
+        return 0;
+    int rc = from_file(a, c, err, cap);
+    return rc == 0 ? 1 : rc;
+}
+
+/* On the thread pool: neither a metadata call nor a file read (a home on a
+ * hung network share) may stall the loop. */
 static void fetch_work(uv_work_t *w)
 {
     struct px_aws *a = w->data;
-    a->fresh_rc = from_imds(a->imds, &a->fresh, a->fresh_err, sizeof a->fresh_err);
+    if (a->source == PX_AWS_IMDS)
+        a->fresh_rc = from_imds(a->imds, &a->fresh, a->fresh_err, sizeof a->fresh_err);
+    else
+        a->fresh_rc = file_changed(a, &a->fresh, a->fresh_err, sizeof a->fresh_err);
+}
+
+/* A re-read of the file, as fetched: 1 when the credentials changed. */
+static int apply_file(struct px_aws *a, int rc, const struct px_aws_creds *c, const char *err)
+{
+    if (rc < 0)
+        cm_warn("aws: %s changed but cannot be used (%s); keeping the credentials read before", a->file, err);
+    if (rc <= 0) return 0;
+    a->creds = *c;
+    cm_info("aws: credentials re-read from %s [%s]", a->file, a->profile);
+    return 1;
 }
 
 static void fetch_done(uv_work_t *w, int status)
@@ -277,6 +304,11 @@ static void fetch_done(uv_work_t *w, int status)
     struct px_aws *a = w->data;
     a->working = 0;
     if (a->closing || status != 0) return;
+    if (a->source == PX_AWS_FILE) {
+        apply_file(a, a->fresh_rc, &a->fresh, a->fresh_err);
+        schedule(a, FILE_CHECK_MS);
+        return;
+    }
     if (a->fresh_rc != 0) {
         cm_warn("aws: refreshing credentials from %s failed (%s); retrying in %d s", a->imds,
                 a->fresh_err, RETRY_MS / 1000);
@@ -294,33 +326,16 @@ static void fetch_done(uv_work_t *w, int status)
 static void on_timer(uv_timer_t *t)
 {
     struct px_aws *a = t->data;
-    if (a->source == PX_AWS_IMDS) {
-        if (!a->working && uv_queue_work(a->loop, &a->work, fetch_work, fetch_done) == 0)
-            a->working = 1;
-        else
-            schedule(a, RETRY_MS);
-        return;
-    }
-    px_aws_reread(a);
-    schedule(a, FILE_CHECK_MS);
+    if (uv_queue_work(a->loop, &a->work, fetch_work, fetch_done) == 0) a->working = 1;
+    else schedule(a, RETRY_MS);
 }
 
 int px_aws_reread(struct px_aws *a)
 {
-    struct stat st;
-    if (a->source != PX_AWS_FILE || stat(a->file, &st) != 0 ||
-        (st.st_mtim.tv_sec == a->mtime.tv_sec && st.st_mtim.tv_nsec == a->mtime.tv_nsec))
-        return 0;
     struct px_aws_creds c;
     char err[256];
-    if (from_file(a, &c, err, sizeof err) != 0) {
-        cm_warn("aws: %s changed but cannot be used (%s); keeping the credentials read before",
-                a->file, err);
-        return 0;
-    }
-    a->creds = c;
-    cm_info("aws: credentials re-read from %s [%s]", a->file, a->profile);
-    return 1;
+    if (a->source != PX_AWS_FILE) return 0;
+    return apply_file(a, file_changed(a, &c, err, sizeof err), &c, err);
 }
 
 static int env_true(const char *name)
@@ -351,7 +366,9 @@ int px_aws_init(struct px_aws *a, uv_loop_t *loop, char *err, size_t cap)
         snprintf(a->file, sizeof a->file, "%s/.aws/credentials", home);
     if (a->file[0]) {
         rc = from_file(a, &a->creds, why_file, sizeof why_file);
-        if (rc != 0 && rc != -ENOENT) {
+        /* a file named on purpose must be usable; the default one may be
+         * out of reach (a service user's home) and the metadata service next */
+        if (rc != 0 && rc != -ENOENT && file && *file) {
             snprintf(err, cap, "AWS credentials file %s: %s", a->file, why_file);
             return rc;
         }

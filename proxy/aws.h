@@ -68,7 +68,7 @@ int px_aws_parse_imds(const char *json, struct px_aws_creds *out, char *err, siz
 int px_aws_init(struct px_aws *a, uv_loop_t *loop, char *err, size_t cap);
 
 /* Credentials from a file: read it again if it changed since (the timer
- * does this every 30 s). Returns 1 when new credentials were taken, else 0
+ * does the same every 30 s, on the thread pool). Returns 1 when new credentials were taken, else 0
  * (unchanged, unreadable or incomplete: the old ones stay). */
 int px_aws_reread(struct px_aws *a);
 

@@ -553,8 +553,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    cm_info("serving memcached on %s:%d: %u nodes (%s*), %d+%d code, %" PRIu64 " MB capacity, platform %s",
-            px.o.listen, px.o.port, px.o.nodes, px.o.prefix, px.o.d, px.o.p, capacity >> 20, px.o.faas_url);
+    /* the platform URL without its query: a key may ride in it */
+    cm_info("serving memcached on %s:%d: %u nodes (%s*), %d+%d code, %" PRIu64 " MB capacity, platform %.*s",
+            px.o.listen, px.o.port, px.o.nodes, px.o.prefix, px.o.d, px.o.p, capacity >> 20,
+            (int)strcspn(px.o.faas_url, "?"), px.o.faas_url);
 
     uv_run(px.loop, UV_RUN_DEFAULT);
     px_cache_free(&px.cache);

@@ -30,6 +30,7 @@ objcopy --strip-debug "$node" "$stage/bin/fncache-node"
 # ldd: "libx.so.1 => /lib/.../libx.so.1 (0x...)" and the loader "/lib64/ld-linux-x86-64.so.2 (0x...)"
 loader=""
 while read -r name arrow path _; do
+  [ "$arrow" = "=>" ] && [ "$path" = not ] && { echo "package.sh: $name not found (ldd $node)" >&2; exit 1; }
   if [ "$arrow" = "=>" ] && [ -f "$path" ]; then
     cp -L "$path" "$stage/lib/$name"
   elif [[ $name == /*ld-linux* ]]; then

@@ -64,7 +64,8 @@ if [ -z "$advertise" ]; then
     # IMDSv2: a session token, then this instance's private address
     t=$(curl -sf -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token) ||
       die "no instance metadata (not on EC2?): give --advertise IP:PORT"
-    ip=$(curl -sf -m 2 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/local-ipv4)
+    ip=$(curl -sf -m 2 -H "X-aws-ec2-metadata-token: $t" http://169.254.169.254/latest/meta-data/local-ipv4) ||
+      die "cannot read this instance's local-ipv4 from the metadata service: give --advertise IP:PORT"
     advertise="$ip:$node_port"
   fi
 fi
@@ -73,7 +74,10 @@ fi
 
 args="--platform aws --region $region --function-prefix $prefix --nodes $count --node-memory $memory"
 args+=" -l $listen -p $port --node-listen 0.0.0.0 --node-port $node_port --advertise $advertise"
-[ ${#extra[@]} -eq 0 ] || args+=" ${extra[*]}"
+for a in "${extra[@]}"; do   # systemd splits the value at spaces and reads quotes and \ and $
+  [[ $a =~ ^[A-Za-z0-9_.,:/=+@%-]+$ ]] || die "proxy flag \"$a\": only letters, digits and _.,:/=+@%- can go in the unit's environment"
+  args+=" $a"
+done
 envfile="# fncache-proxy flags (deploy/aws/proxy-setup.sh); systemctl restart fncache-proxy after a change
 FNCACHE_PROXY_ARGS=\"$args\""
 

@@ -45,9 +45,13 @@ def proxies():
     except BaseException:
         a.stop()
         raise
-    yield a, b
-    a.stop()
-    rc, log = b.stop()
+    try:
+        yield a, b
+    finally:
+        try:
+            a.stop()
+        finally:
+            rc, log = b.stop()
     assert rc == 0, log[-3000:]
 
 
@@ -102,7 +106,11 @@ def test_twemproxy_ketama_routes_like_libmemcached(proxies, tmp_path):
         via.close()
     finally:
         nc.terminate()
-        nc.wait(10)
+        try:
+            nc.wait(10)
+        except subprocess.TimeoutExpired:
+            nc.kill()
+            nc.wait(10)
     routed = ketama(servers, "get")
     assert all(r == "HIT" for _, r in routed.values()), [(k, v) for k, v in routed.items() if v[1] != "HIT"]
     assert len({s for s, _ in routed.values()}) == 2
