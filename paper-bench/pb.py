@@ -161,12 +161,6 @@ def percentile(xs, q):
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def proxy_has(flag):
-    """Whether this build of fncache-proxy lists a flag in --help."""
-    out = subprocess.run([PROXY, "--help"], capture_output=True, text=True, timeout=10)
-    return ("--" + flag) in (out.stdout + out.stderr)
-
-
 def _stop_on_signal(signum, frame):
     raise SystemExit(128 + signum)
 

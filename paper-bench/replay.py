@@ -91,7 +91,6 @@ def replay(root, s, redo=False, tag="replay"):
     if not trace:
         raise RuntimeError("empty trace")
     c = s["compress"]
-    has_repair = pb.proxy_has("repair")
     billing = os.path.join(d, "billing.jsonl")
     max_obj = max(r[2] for r in trace)
     wall0 = time.monotonic()
@@ -104,8 +103,6 @@ def replay(root, s, redo=False, tag="replay"):
                  "--node-memory", s["node_mb"], "--ec", s["ec"], "-I", "%dm" % (max_obj // MB + 2),
                  "--warmup", warmup_real_s(s), "--idle-ms", s["idle_ms"]]
         if s["repair"] != "default":
-            if not has_repair:
-                raise RuntimeError("this fncache-proxy has no --repair flag (not merged yet)")
             flags += ["--repair=" + s["repair"]]
         port = procs.proxy(flags)
         reqs, samples, failed = _drive(port, trace, s, tag)
@@ -115,7 +112,7 @@ def replay(root, s, redo=False, tag="replay"):
                                                          "set_ms", "lag_ms", "error"])
     pb.write_csv(os.path.join(d, "stats.csv"), samples)
     pb.write_json(os.path.join(d, "run.json"), {
-        "wall_s": round(wall, 1), "failed_requests": failed, "proxy_has_repair": has_repair, "warmup_real_s": warmup_real_s(s),
+        "wall_s": round(wall, 1), "failed_requests": failed, "warmup_real_s": warmup_real_s(s),
         "warmup_factor": c * warmup_real_s(s) / s["warmup_s"], "final_stats": final,
         "trace": tr.describe(trace)})
     return d

@@ -182,7 +182,6 @@ int px_invoker_init(struct px_invoker *iv, uv_loop_t *loop, const char *base_url
         return -ENAMETOOLONG;
     size_t n = strlen(iv->base_url);
     while (n > 0 && iv->base_url[n - 1] == '/') iv->base_url[--n] = 0;
-    iv->url_template = strstr(iv->base_url, "{function}") != NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     iv->loop = loop;
     iv->multi = curl_multi_init();
@@ -243,7 +242,7 @@ static int call_url(const struct px_invoker *iv, const char *function, char *url
 {
     int n;
     const char *at = strstr(iv->base_url, "{function}");
-    if (!iv->url_template)
+    if (at == NULL)
         n = snprintf(url, cap, "%s/2015-03-31/functions/%s/invocations", iv->base_url, function);
     else
         n = snprintf(url, cap, "%.*s%s%s", (int)(at - iv->base_url), iv->base_url, function, at + 10);

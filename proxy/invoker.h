@@ -39,7 +39,6 @@ struct px_invoker {
     void *multi;                 /* CURLM * */
     uv_timer_t timer;
     char base_url[512];
-    int url_template;            /* base_url holds "{function}" */
     char sigv4[96];              /* CURLOPT_AWS_SIGV4 provider string, or "" */
     const struct px_aws_creds *creds; /* with sigv4: the caller's, read at each call */
     char userpwd[512];           /* basic authentication "user:password", or "" */

@@ -35,7 +35,25 @@ LAMBDA_PATH = re.compile(r"^/2015-03-31/functions/([A-Za-z0-9_-]+)/invocations$"
 NODE_ARGS = ["--nodes", "3", "--ec", "2+1", "--node-memory", "128", "--idle-ms", "300", "--warmup", "0"]
 
 
-class LambdaFront:
+class StandIn:
+    """A loopback HTTP server run by a thread: the stand-ins below."""
+
+    def serve(self, handler):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LambdaFront(StandIn):
     """Loopback HTTP server in front of fncache-faas. check(path, headers,
     body) returns a list of problems; a request with problems gets 403,
     others are forwarded. route(path) names the function (None: 404)."""
@@ -84,22 +102,12 @@ class LambdaFront:
                 finally:
                     conn.close()
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     def snapshot(self):
         with self.lock:
             return list(self.requests)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def sigv4_check(secrets):
@@ -255,7 +263,7 @@ def test_shared_credentials_file_profile(fleet, tmp_path):
         assert_signed(front.snapshot(), "AKIDCACHE", "ap-southeast-2", None, ["content-type", "host", "x-amz-date"])
 
 
-class FakeImds:
+class FakeImds(StandIn):
     """The EC2 instance metadata service, IMDSv2: a session token first, then
     the role's name, then its credentials (the next set of `creds` each time)."""
 
@@ -293,17 +301,8 @@ class FakeImds:
                     return self.answer(200, json.dumps(dict(Code="Success", Type="AWS-HMAC", **c)))
                 self.answer(404, "")
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def iso(t):
@@ -354,7 +353,8 @@ def test_no_credentials_is_a_clear_error(tmp_path):
 def test_default_endpoint_and_flag_checks():
     """Without --faas-url the endpoint is the region's; bad combinations are refused."""
     env = clean_env(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION="us-west-2")
-    with Proxy("--platform", "aws", "--function-prefix", "px-", *NODE_ARGS, env=env) as px:
+    # --rebuild off: listing the nodes at start would reach the real endpoint
+    with Proxy("--platform", "aws", "--function-prefix", "px-", "--rebuild", "off", *NODE_ARGS, env=env) as px:
         wait_until(lambda: "platform https://lambda.us-west-2.amazonaws.com" in px.read_log(), 5, "the start line")
     for args, words in [(["--platform", "aws"], "needs --region"),
                         (["--platform", "aws", "--region", "us-east-1", "--function-prefix", "a/b"], "plain name"),
