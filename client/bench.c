@@ -350,6 +350,8 @@ static int setup(struct bench *b, const struct cl_bench_opts *o, char *err, size
     const struct cl_workload *wl = &o->w;
     b->o = o;
     b->n = (unsigned)wl->connections;
+    pthread_mutex_init(&b->mu, NULL); /* first: teardown destroys them whatever failed */
+    pthread_cond_init(&b->go_cv, NULL);
     if (wl->trace[0]) {
         int rc = cl_trace_load(&b->trace, wl->trace, err, errlen);
         if (rc != 0) return rc;
@@ -370,8 +372,6 @@ static int setup(struct bench *b, const struct cl_bench_opts *o, char *err, size
     b->w = calloc(b->n, sizeof *b->w);
     if (b->versions == NULL || b->w == NULL) goto oom;
     b->run_base = (cm_mix64(cm_wall_ms() ^ ((uint64_t)getpid() << 32)) & 0xffffffff00000000ull);
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->go_cv, NULL);
     for (unsigned i = 0; i < b->n; i++) {
         struct worker *w = &b->w[i];
         w->b = b;
@@ -489,7 +489,7 @@ int cl_bench_run(const struct cl_bench_opts *o, struct cl_bench_result *r, char 
         }
     }
     uint64_t prefilled = 0, prefill_failed = 0;
-    for (unsigned i = 0; i < started; i++)
+    for (unsigned i = 0; atomic_load(&b.ready) == started && i < started; i++) /* all done writing them */
         prefilled += b.w[i].prefilled, prefill_failed += b.w[i].prefill_errors;
     if (prefilled == 0 && prefill_failed > 0) atomic_store(&b.stop, 1); /* nothing works: say so */
     release(&b, &o->w);
@@ -571,7 +571,7 @@ void cl_bench_print(FILE *f, const struct cl_bench_opts *o, const struct cl_benc
             snprintf(hit, sizeof hit, "%.1f",
                      100.0 * (double)s->hits / (double)(s->hits + s->misses));
         fprintf(f, "%-7s %10" PRIu64 " %10.1f %9.2f %6s %7" PRIu64,
-                k < CL_OPS ? op_name[k] : "total", s->count, per_s(r, (double)s->count),
+                k < CL_OPS ? op_name[k] : "total", s->count, per_s(r, (double)(s->count - s->errors)),
                 per_s(r, (double)s->bytes) / (1 << 20), hit, s->errors);
         for (size_t i = 0; i < NPCTS; i++)
             fprintf(f, " %8s",
@@ -600,7 +600,7 @@ static void json_op(struct cl_json *j, const char *name, const struct cl_bench_r
 {
     cl_json_object(j, name);
     cl_json_u64(j, "count", s->count);
-    cl_json_num(j, "ops_per_s", per_s(r, (double)s->count));
+    cl_json_num(j, "ops_per_s", per_s(r, (double)(s->count - s->errors))); /* done, not attempted */
     cl_json_num(j, "mb_per_s", per_s(r, (double)s->bytes) / (1 << 20));
     cl_json_u64(j, "bytes", s->bytes);
     cl_json_u64(j, "hits", s->hits);
@@ -671,7 +671,7 @@ void cl_bench_csv(FILE *f, const struct cl_bench_result *r)
         const struct cl_bench_op *s = k < CL_OPS ? &r->op[k] : &r->total;
         if (k < CL_OPS && s->count == 0) continue;
         fprintf(f, "%s,%" PRIu64 ",%.3f,%.1f,%.3f,%" PRIu64 ",%" PRIu64 ",%" PRIu64,
-                k < CL_OPS ? op_name[k] : "total", s->count, r->seconds, per_s(r, (double)s->count),
+                k < CL_OPS ? op_name[k] : "total", s->count, r->seconds, per_s(r, (double)(s->count - s->errors)),
                 per_s(r, (double)s->bytes) / (1 << 20), s->hits, s->misses, s->errors);
         for (size_t i = 0; i < NPCTS; i++)
             fprintf(f, ",%.1f", (double)cl_hist_percentile(&s->lat, pcts[i]) / 1e3);

@@ -238,7 +238,7 @@ static int apply_flag(struct cli *c, const struct flag *f, const char *v)
         return 0;
     case F_BINARY: c->bench.conn.binary = 1; return 0;
     case F_TIMEOUT:
-        if (parse_secs(v, &d)) return bad_usage("bad --timeout \"%s\"", v);
+        if (parse_secs(v, &d) || d < 0.001) return bad_usage("bad --timeout \"%s\" (at least 1 ms)", v);
         c->bench.conn.timeout_ms = (unsigned)(d * 1000);
         return 0;
     case F_QUIET: c->quiet = 1; return 0;
@@ -442,7 +442,6 @@ static int cmd_stats(struct cli *c)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
     int tty = isatty(STDOUT_FILENO), failed = 0;
     for (uint64_t round = 1;; round++) {
         failed = 0;
@@ -477,9 +476,12 @@ static int cmd_stats(struct cli *c)
         if (c->watch <= 0 || (c->count && round >= c->count)) break;
         struct timespec ts = {(time_t)c->watch,
                               (long)((c->watch - (double)(time_t)c->watch) * 1e9)};
-        if (sigtimedwait(&set, NULL, &ts) > 0) break;
+        /* blocked only while waiting: a signal during a slow server still stops us at once */
+        pthread_sigmask(SIG_BLOCK, &set, &old);
+        int sig = sigtimedwait(&set, NULL, &ts);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (sig > 0) break;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     for (unsigned i = 0; i < conn->nservers; i++)
         cl_stats_free(&prev[i]);
     free(now);

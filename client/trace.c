@@ -148,9 +148,9 @@ int cl_trace_load(struct cl_trace *t, const char *path, char *err, size_t errlen
         if (fd >= 0) close(fd);
         return -e;
     }
-    if (st.st_size == 0) {
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) { /* it is mapped: a pipe or device cannot be */
         close(fd);
-        snprintf(err, errlen, "%s: no requests in the trace", path);
+        snprintf(err, errlen, "%s: %s", path, S_ISREG(st.st_mode) ? "no requests in the trace" : "not a regular file");
         return -EINVAL;
     }
     void *text = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -171,6 +171,10 @@ static int read_input(const char *path, char **data, size_t *len, int *map)
     *len = 0;
     *map = 0;
     if (fd < 0 || fstat(fd, &st) != 0) goto fail;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > INPUT_MAX) { /* the same bound as for a pipe */
+        errno = EFBIG;
+        goto fail;
+    }
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED) goto fail;

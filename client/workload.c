@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cl_size_value(const char *s, uint64_t *out)
 {
@@ -204,7 +205,8 @@ static int set_param(struct cl_workload *w, const struct param *p, const char *v
     case RATIO: {
         double g, s;
         int used = 0;
-        if (sscanf(v, "%lf:%lf%n", &g, &s, &used) != 2 || v[used] || g < 0 || s < 0 || g + s <= 0)
+        if (sscanf(v, "%lf:%lf%n", &g, &s, &used) != 2 || v[used] || !isfinite(g) || !isfinite(s) || g < 0 ||
+            s < 0 || g + s <= 0)
             return fail(err, n, "ratio wants GETS:SETS such as 9:1, not \"%s\"", v);
         *(double *)at = g / (g + s);
         return 0;
@@ -292,6 +294,22 @@ int cl_workload_check(const struct cl_workload *w, char *err, size_t errlen)
         return fail(err, errlen, "connections must be 1..1024");
     if (w->trace[0] == 0 && w->ops == 0 && !(w->duration_s > 0))
         return fail(err, errlen, "give a duration > 0 or a number of ops");
+    if (w->duration_s > 1e6 || w->warmup_s > 1e6)
+        return fail(err, errlen, "duration and warmup are at most 1000000 seconds");
+    if (w->speed != 0 && w->speed < 1e-6) return fail(err, errlen, "speed is 0 (as fast as possible) or >= 0.000001");
+    for (const char *c = w->key_prefix; *c; c++) /* it goes on the wire as part of every key */
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c == 0x7f)
+            return fail(err, errlen, "key-prefix may not hold spaces or control characters");
+    /* every connection keeps a buffer for the largest value it sends and one
+     * for the largest it reads: refuse what memory cannot hold, not OOM later */
+    uint64_t largest = w->size.max;
+    for (unsigned i = 0; i < w->size.n; i++)
+        if (w->size.sizes[i] > largest) largest = w->size.sizes[i];
+    double need = 2.0 * (double)largest * (double)w->connections;
+    double ram = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (ram > 0 && need > ram / 2)
+        return fail(err, errlen, "%llu connections x values up to %llu bytes would need %.1f GB, over half of memory",
+                    (unsigned long long)w->connections, (unsigned long long)largest, need / 1e9);
     if (w->zipf > 0) {
         struct cl_zipf z;
         if (cl_zipf_init(&z, w->keys, w->zipf)) return fail(err, errlen, "bad zipf exponent");
