@@ -45,7 +45,8 @@ struct bench {
     const struct cl_bench_opts *o;
     struct cl_keys keys;
     struct cl_trace trace;
-    uint16_t *owner; /* trace op -> worker */
+    size_t *mine;    /* trace op numbers grouped by worker (a key's ops stay on one, in order) ... */
+    size_t *first;   /* ... worker i's are mine[first[i] .. first[i+1]) */
     _Atomic uint32_t *versions;
     size_t nversions;
     uint64_t run_base; /* high half of versions: each run writes new bytes */
@@ -264,9 +265,8 @@ static void replay(struct worker *w)
     struct bench *b = w->b;
     double speed = b->o->w.speed;
     int measured;
-    for (size_t i = 0; i < b->trace.n; i++) {
-        if (b->owner[i] != w->id) continue;
-        const struct cl_trace_op *op = &b->trace.ops[i];
+    for (size_t k = b->first[w->id]; k < b->first[w->id + 1]; k++) {
+        const struct cl_trace_op *op = &b->trace.ops[b->mine[k]];
         if (speed > 0) sleep_until(b, b->start_ns + (uint64_t)(op->t / speed * 1e9));
         if (!next_op(w, &measured)) break;
         memcpy(w->key, cl_trace_key(&b->trace, op), op->key_len + 1u);
@@ -356,11 +356,27 @@ static int setup(struct bench *b, const struct cl_bench_opts *o, char *err, size
         int rc = cl_trace_load(&b->trace, wl->trace, err, errlen);
         if (rc != 0) return rc;
         b->nversions = TRACE_VERSION_SLOTS;
-        if ((b->owner = malloc(b->trace.n * sizeof *b->owner)) == NULL) goto oom;
-        for (size_t i = 0; i < b->trace.n; i++) {
-            const struct cl_trace_op *op = &b->trace.ops[i];
-            b->owner[i] = (uint16_t)(cm_hash64(cl_trace_key(&b->trace, op), op->key_len) % b->n);
+        uint16_t *owner = malloc(b->trace.n * sizeof *owner);
+        b->mine = malloc(b->trace.n * sizeof *b->mine);
+        b->first = calloc(b->n + 1, sizeof *b->first);
+        if (owner == NULL || b->mine == NULL || b->first == NULL) {
+            free(owner);
+            goto oom;
         }
+        for (size_t i = 0; i < b->trace.n; i++) { /* a counting sort by worker, keeping trace order */
+            const struct cl_trace_op *op = &b->trace.ops[i];
+            owner[i] = (uint16_t)(cm_hash64(cl_trace_key(&b->trace, op), op->key_len) % b->n);
+            b->first[owner[i] + 1]++;
+        }
+        for (unsigned k = 0; k < b->n; k++) b->first[k + 1] += b->first[k];
+        size_t *at = calloc(b->n, sizeof *at);
+        if (at == NULL) {
+            free(owner);
+            goto oom;
+        }
+        for (size_t i = 0; i < b->trace.n; i++) b->mine[b->first[owner[i]] + at[owner[i]]++] = i;
+        free(at);
+        free(owner);
     } else {
         if (cl_keys_init(&b->keys, wl->keys, wl->zipf) != 0) {
             snprintf(err, errlen, "bad key popularity");
@@ -403,7 +419,8 @@ static void teardown(struct bench *b)
     }
     free(b->w);
     free(b->versions);
-    free(b->owner);
+    free(b->mine);
+    free(b->first);
     cl_trace_free(&b->trace);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->go_cv);

@@ -156,6 +156,10 @@ int cl_conn_stats_group(const struct cl_server *s, const char *group, unsigned t
                      got == 0 ? "connection closed mid-reply" : strerror(errno));
             break;
         }
+        if (in.len > (16u << 20)) { /* no stats reply is this long: a server streaming nonsense */
+            snprintf(err, errlen, "%s: stats %s: reply over 16 MiB", cl_server_name(s, name, sizeof name), group);
+            break;
+        }
         if (cm_buf_append(&in, chunk, (size_t)got) != 0) {
             snprintf(err, errlen, "out of memory");
             break;

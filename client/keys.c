@@ -81,3 +81,11 @@ int cl_key_name(char *out, size_t cap, const char *prefix, uint64_t index)
     int n = snprintf(out, cap, "%s%llu", prefix, (unsigned long long)index);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
+
+int cl_key_valid(const char *k, size_t n)
+{
+    if (n == 0 || n > 250) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] <= ' ' || k[i] == 0x7f) return 0;
+    return 1;
+}

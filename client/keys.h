@@ -62,4 +62,7 @@ uint64_t cl_keys_pick(const struct cl_keys *k, struct cl_rng *r);
  * or -1 when it does not fit in cap bytes. */
 int cl_key_name(char *out, size_t cap, const char *prefix, uint64_t index);
 
+/* A memcached key: 1..250 bytes, no spaces or control characters. */
+int cl_key_valid(const char *k, size_t n);
+
 #endif

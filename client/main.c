@@ -376,14 +376,7 @@ static int parse(struct cli *c, int argc, char **argv)
     return 0;
 }
 
-static int valid_key(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n > 250) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)k[i] <= ' ' || k[i] == 0x7f) return 0;
-    return 1;
-}
+static int valid_key(const char *k) { return cl_key_valid(k, strlen(k)); }
 
 /* ---- stats -------------------------------------------------------------- */
 

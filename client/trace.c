@@ -97,9 +97,7 @@ int cl_trace_parse(struct cl_trace *t, const char *text, size_t len, const char 
                 int op = op_of(f[1], strlen(f[1]));
                 size_t kl = strlen(f[2]);
                 uint64_t size = 0;
-                int bad_key = kl == 0 || kl > 250;
-                for (size_t i = 0; i < kl && !bad_key; i++)
-                    bad_key = (unsigned char)f[2][i] <= ' ' || f[2][i] == 0x7f;
+                int bad_key = !cl_key_valid(f[2], kl);
                 if (op < 0)
                     why = "op must be get, set or delete";
                 else if (bad_key)

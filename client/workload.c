@@ -297,9 +297,8 @@ int cl_workload_check(const struct cl_workload *w, char *err, size_t errlen)
     if (w->duration_s > 1e6 || w->warmup_s > 1e6)
         return fail(err, errlen, "duration and warmup are at most 1000000 seconds");
     if (w->speed != 0 && w->speed < 1e-6) return fail(err, errlen, "speed is 0 (as fast as possible) or >= 0.000001");
-    for (const char *c = w->key_prefix; *c; c++) /* it goes on the wire as part of every key */
-        if ((unsigned char)*c <= ' ' || (unsigned char)*c == 0x7f)
-            return fail(err, errlen, "key-prefix may not hold spaces or control characters");
+    if (w->key_prefix[0] && !cl_key_valid(w->key_prefix, strlen(w->key_prefix))) /* on the wire in every key */
+        return fail(err, errlen, "key-prefix may not hold spaces or control characters");
     /* every connection keeps a buffer for the largest value it sends and one
      * for the largest it reads: refuse what memory cannot hold, not OOM later */
     uint64_t largest = w->size.max;
