@@ -336,9 +336,8 @@ int ecs_decode(struct ecs_code *code, size_t chunk_len, unsigned char **chunks,
     return 0;
 }
 
-uint32_t ecs_crc(const unsigned char *chunk, size_t len)
+uint32_t ecs_crc_update(uint32_t crc, const unsigned char *chunk, size_t len)
 {
-    uint32_t crc = 0;
     while (len > 0) { /* isa-l takes an int length */
         int part = len > (1u << 30) ? (1 << 30) : (int)len;
         crc = crc32_iscsi((unsigned char *)chunk, part, crc);
@@ -347,6 +346,8 @@ uint32_t ecs_crc(const unsigned char *chunk, size_t len)
     }
     return crc;
 }
+
+uint32_t ecs_crc(const unsigned char *chunk, size_t len) { return ecs_crc_update(0, chunk, len); }
 
 int ecs_adaptive_d(size_t len, int d_max, size_t min_chunk)
 {

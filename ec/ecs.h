@@ -91,6 +91,9 @@ uint64_t ecs_all_chunks(const struct ecs_code *code);
 
 /* Checksum of one chunk (CRC32C, isa-l crc32_iscsi). */
 uint32_t ecs_crc(const unsigned char *chunk, size_t len);
+/* The checksum of a chunk's bytes so far, carried on over the next len
+ * bytes: ecs_crc_update(ecs_crc(a, n), a + n, m) == ecs_crc(a, n + m). */
+uint32_t ecs_crc_update(uint32_t crc, const unsigned char *buf, size_t len);
 
 /* Data chunks to use for an object of len bytes under a d_max+p code: as
  * many as keep each chunk at least min_chunk bytes, at least 1, at most

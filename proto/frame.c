@@ -273,6 +273,8 @@ unsigned char *mcp_frame_reader_body_room(const struct mcp_frame_reader *r, size
     return r->body + r->got;
 }
 
+void mcp_frame_reader_skip_body(struct mcp_frame_reader *r) { r->body = NULL; }
+
 int mcp_frame_reader_body_filled(struct mcp_frame_reader *r, size_t n)
 {
     r->got += n;

@@ -172,6 +172,9 @@ int mcp_frame_reader_body(struct mcp_frame_reader *r, unsigned char *dest);
 unsigned char *mcp_frame_reader_body_room(const struct mcp_frame_reader *r, size_t *len);
 /* Tell the reader that n bytes were written straight into the room. */
 int mcp_frame_reader_body_filled(struct mcp_frame_reader *r, size_t n);
+/* Drop the rest of the body being read (its destination is no longer to
+ * be written). */
+void mcp_frame_reader_skip_body(struct mcp_frame_reader *r);
 /* 1 when no byte of a next frame has been read yet. */
 int mcp_frame_reader_idle(const struct mcp_frame_reader *r);
 

@@ -14,6 +14,7 @@ trap 'kill $mc $px 2>/dev/null; wait $mc $px 2>/dev/null' EXIT
 for port in "$mc_port" "$px_port"; do
   for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
 done
+echo "memcached port $mc_port, fncache port $px_port"
 build/release/bench/bench_proxy memcached=127.0.0.1:$mc_port fncache=127.0.0.1:$px_port "$@"
 echo
 printf 'stats\r\nquit\r\n' | { exec 3<>/dev/tcp/127.0.0.1/$px_port; cat >&3; grep -E 'index_bytes_per_item|curr_items|decodes' <&3; } || true

@@ -44,7 +44,7 @@ static void *run(void *arg)
     memcached_behavior_set(m, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, 120000);
     char key[64];
     uint64_t end = cm_now_ns() + (uint64_t)(w->seconds * 1e9);
-    for (size_t i = 0; (cm_now_ns() < end || i < 3) && w->nlat < w->cap; i++) {
+    for (size_t i = 0; (cm_now_ns() < end || i < KEYS) && w->nlat < w->cap; i++) { /* every key is set before GETs read it */
         snprintf(key, sizeof key, "bench-%zu-%d-%zu", w->size, w->id, i % KEYS);
         uint64_t t0 = cm_now_ns();
         memcached_return_t rc;

@@ -208,7 +208,8 @@ static void fetch_done(struct px_read *r)
 }
 
 static struct fetch *fetch_start(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int),
-                                 void *ctx, repair_done_fn repaired, void *repaired_arg)
+                                 void *ctx, void (*ready)(struct px_read *, uint64_t), repair_done_fn repaired,
+                                 void *repaired_arg)
 {
     struct fetch *f = calloc(1, sizeof *f);
     if (f == NULL) return NULL;
@@ -235,14 +236,16 @@ static struct fetch *fetch_start(struct px_cache *c, struct px_object *o, void (
     }
     r->answer = fetch_answer;
     r->done = fetch_done;
+    r->ready = ready;
     r->arg = f;
     px_stripe_read(c->stripe, r);
     return f;
 }
 
-static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int), void *ctx)
+static void fetch(struct px_cache *c, struct px_object *o, void (*then)(struct fetch *, int), void *ctx,
+                  void (*ready)(struct px_read *, uint64_t))
 {
-    if (fetch_start(c, o, then, ctx, NULL, NULL) == NULL) {
+    if (fetch_start(c, o, then, ctx, ready, NULL, NULL) == NULL) {
         struct fetch stub = {.c = c, .o = o, .ctx = ctx};
         then(&stub, -ENOMEM);
     }
@@ -363,7 +366,7 @@ static void repair_read(struct fetch *f, int status)
 int px_cache_repair(struct px_cache *c, struct px_object *o, repair_done_fn done, void *arg)
 {
     if (o->dead || o->repairing || o->missing == 0) return -EALREADY;
-    return fetch_start(c, o, repair_read, NULL, done, arg) != NULL ? 0 : -ENOMEM;
+    return fetch_start(c, o, repair_read, NULL, NULL, done, arg) != NULL ? 0 : -ENOMEM;
 }
 
 void px_cache_node_lost(struct px_cache *c, uint16_t node)
@@ -416,6 +419,14 @@ int px_cache_adopt(struct px_cache *c, const struct mcp_chunk_meta *m, const str
 
 /* ---- get ------------------------------------------------------------- */
 
+static void get_ready(struct px_read *r, uint64_t upto)
+{
+    struct fetch *f = r->arg;
+    struct px_get *g = f->ctx;
+    if (g->value == NULL) g->value = px_value_ref(r->v);
+    g->part(g, upto);
+}
+
 static void get_fetched(struct fetch *f, int status)
 {
     struct px_get *g = f->ctx;
@@ -425,7 +436,7 @@ static void get_fetched(struct fetch *f, int status)
         return;
     }
     f->c->stats.get_hits++;
-    g->value = px_value_ref(f->r.v);
+    if (g->value == NULL) g->value = px_value_ref(f->r.v);
     g->flags = f->o->flags;
     g->cas = f->o->cas;
     g->done(g, PX_HIT);
@@ -502,7 +513,7 @@ void px_cache_get(struct px_cache *c, struct px_get *g)
         g->done(g, PX_HIT);
         return;
     }
-    fetch(c, o, get_fetched, g);
+    fetch(c, o, get_fetched, g, g->part != NULL && o->size >= PX_STREAM_MIN ? get_ready : NULL);
 }
 
 /* ---- writing an object ----------------------------------------------- */
@@ -766,7 +777,7 @@ void px_cache_store(struct px_cache *c, struct px_store *s)
     case PX_APPEND:
     case PX_PREPEND:
         if (cur == NULL) return refuse(s, PX_NOT_STORED);
-        fetch(c, cur, concat_fetched, s);
+        fetch(c, cur, concat_fetched, s, NULL);
         return;
     }
     write_value(c, s->key, s->nkey, s->flags, px_expiry_from(s->exptime, unix_now()), s->value, cond,
@@ -878,7 +889,7 @@ void px_cache_arith(struct px_cache *c, struct px_arith *a)
         a->done(a, PX_EXISTS);
         return;
     }
-    fetch(c, cur, arith_fetched, a);
+    fetch(c, cur, arith_fetched, a, NULL);
 }
 
 /* ---- delete / touch / flush ------------------------------------------ */

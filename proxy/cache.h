@@ -89,6 +89,11 @@ struct px_get {
     int32_t vivify_ttl;        /* ... with this TTL, and wins the recache */
     void (*done)(struct px_get *g, enum px_result r); /* PX_HIT, PX_MISS, PX_FAILED */
     void *arg;
+    /* optional, for values of PX_STREAM_MIN bytes or more: value bytes
+     * [0, upto) are in g->value (flags, cas and size are set) before done;
+     * done then says PX_HIT (all of it is in), or PX_MISS when the value
+     * broke off: what was passed on must not reach a client as a value */
+    void (*part)(struct px_get *g, uint64_t upto);
     /* result, on a hit */
     struct px_value *value;    /* the caller's reference; NULL with no_value */
     uint32_t flags;
@@ -100,6 +105,7 @@ struct px_get {
     struct px_value *empty;
 };
 void px_cache_get(struct px_cache *c, struct px_get *g);
+#define PX_STREAM_MIN ((uint64_t)1 << 20)
 
 /* set / add / replace / append / prepend / cas */
 struct px_store {

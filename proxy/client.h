@@ -70,6 +70,8 @@ struct multi_get {
         struct multi_get *m;
         char key[MCP_KEY_MAX];
         enum px_result r;
+        int streaming;         /* the VALUE line is out ... */
+        uint64_t sent;         /* ... and this much of the value */
     } keys[];
 };
 

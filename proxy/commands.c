@@ -52,6 +52,34 @@ static void reply_result(struct px_client *c, enum px_result r)
     }
 }
 
+/* Value bytes [k->sent, upto) to the client, as a batch of their own. */
+static void emit_part(struct px_client *c, struct mget_key *k, uint64_t upto)
+{
+    struct mcp_wbuf *w = px_client_room(c);
+    if (w == NULL || upto == k->sent) return;
+    if (mcp_w_data(w, k->g.value->data + k->sent, upto - k->sent) != 0) {
+        px_client_close(c, "reply does not fit");
+        return;
+    }
+    px_client_hold(c, k->g.value);
+    k->sent = upto;
+    px_client_flush(c);
+}
+
+/* A single large value goes out as its leading chunks are verified, so
+ * the client's copy overlaps the nodes' (only one key: replies keep order). */
+static void mget_key_part(struct px_get *g, uint64_t upto)
+{
+    struct mget_key *k = cm_container_of(g, struct mget_key, g);
+    struct px_client *c = k->m->c;
+    if (c->closed) return;
+    if (!k->streaming) {
+        EMIT(c, mcp_w_value_hdr(w, k->key, g->nkey, g->flags, g->size, k->m->with_cas ? &g->cas : NULL));
+        k->streaming = 1;
+    }
+    emit_part(c, k, upto);
+}
+
 static void mget_key_done(struct px_get *g, enum px_result r)
 {
     struct mget_key *k = cm_container_of(g, struct mget_key, g);
@@ -59,10 +87,20 @@ static void mget_key_done(struct px_get *g, enum px_result r)
     k->r = r;
     if (--m->left > 0) return;
     struct px_client *c = m->c;
-    if (!c->closed) {
+    if (!c->closed && k->streaming && r != PX_HIT) {
+        /* the value broke off after its start went out: only closing
+         * keeps the client from taking a part for the whole */
+        px_client_close(c, "value broke off while streaming");
+    } else if (!c->closed) {
         for (unsigned i = 0; i < m->n; i++) {
             struct mget_key *ki = &m->keys[i];
-            if (ki->r == PX_HIT) emit_value(c, ki->key, ki->g.nkey, ki->g.flags, ki->g.value, m->with_cas ? &ki->g.cas : NULL);
+            if (ki->r != PX_HIT) continue;
+            if (!ki->streaming) {
+                emit_value(c, ki->key, ki->g.nkey, ki->g.flags, ki->g.value, m->with_cas ? &ki->g.cas : NULL);
+                continue;
+            }
+            emit_part(c, ki, ki->g.value->len);
+            EMIT(c, mcp_w_crlf(w));
         }
         reply(c, MCP_R_END);
     }
@@ -91,7 +129,7 @@ static void start_get(struct px_client *c, const struct mcp_request *r)
         memcpy(k->key, key, nkey);
         k->m = m;
         k->g = (struct px_get){.key = k->key, .nkey = nkey, .touch = touch, .exptime = r->exptime,
-                               .done = mget_key_done};
+                               .done = mget_key_done, .part = r->nkeys == 1 ? mget_key_part : NULL};
     }
     c->busy = 1;
     c->mget = m;

@@ -25,8 +25,11 @@
 #include "common/clock.h"
 #include "common/container.h"
 #include "common/log.h"
+#include "ec/ecs.h"
 
 #define READ_BUF 65536
+/* A chunk lands at most this much per read, to be checksummed while hot. */
+#define LAND_MAX ((size_t)512 << 10)
 #define MAX_TRIES 3
 #define UNCLAIMED_TIMEOUT_MS 5000
 
@@ -39,6 +42,7 @@ struct px_node_conn {
     uint64_t heard_ms;             /* last bytes from the node, or the request that broke a quiet spell */
     size_t last_queued;            /* bytes waiting to be written, at the watchdog's last look */
     int closing, bye;
+    int paused;                    /* not reading: the reply in progress is held */
     struct mcp_frame_reader rd;
     struct px_op *cur;             /* the request whose reply is being read */
     struct px_op *unsent, *unsent_tail; /* queued for this turn's write */
@@ -75,6 +79,8 @@ const char *px_node_state_name(enum px_node_state s) { return state_names[s]; }
 int px_node_dead(const struct px_node *n) { return n->failures_in_row >= PX_NODE_DEAD_AFTER; }
 
 static void node_kick(struct px_node *n);
+
+static void update_reading(struct px_node_conn *c);
 
 static void handle_gone(struct px_pool *pool)
 {
@@ -453,6 +459,7 @@ void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op)
     }
     struct px_node *n = &pool->nodes[node];
     push_back(&n->queue, &n->queue_tail, op);
+    if (n->conn != NULL && n->conn->paused) update_reading(n->conn);
     node_kick(n);
 }
 
@@ -551,6 +558,14 @@ static void on_hello(struct px_node_conn *c)
     node_kick(n);
 }
 
+/* Checksum what landed of a GET's chunk since the last look. */
+static void sum_landed(struct px_op *op, uint64_t upto)
+{
+    if (op->op != MCP_OP_GET || op->dest == NULL || upto <= op->summed) return;
+    op->crc = ecs_crc_update(op->crc, op->dest + op->summed, upto - op->summed);
+    op->summed = upto;
+}
+
 /* Header and metadata of a reply are in: match it to the oldest request. */
 static void on_reply_meta(struct px_node_conn *c)
 {
@@ -582,6 +597,8 @@ static void on_reply_meta(struct px_node_conn *c)
         else if (h->body_len > op->dest_cap) op->status = -EMSGSIZE;
         else dest = op->dest;
         op->reply_len = h->body_len;
+        op->crc = 0;
+        op->summed = 0;
     } else if (op->op == MCP_OP_LIST && h->status == MCP_ST_OK) {
         if (mcp_list_reply_decode(c->rd.meta, h->meta_len, &op->list_reply) != 0) {
             conn_close(c, "bad list reply");
@@ -609,6 +626,7 @@ static void on_reply_done(struct px_node_conn *c)
     struct px_op *op = c->cur;
     c->cur = NULL;
     if (op == NULL) return; /* BYE has no body */
+    sum_landed(op, op->reply_len);
     pop_front(&c->node->inflight, &c->node->inflight_tail);
     complete(op, op->status);
 }
@@ -639,7 +657,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     struct px_node_conn *c = h->data;
     size_t n;
     unsigned char *at = mcp_frame_inbuf_room(&c->in, &c->rd, &n); /* a chunk goes straight to its buffer */
+    if (n > LAND_MAX) n = LAND_MAX;
     *buf = uv_buf_init((char *)at, (unsigned)n);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* A connection whose reply in progress is a held chunk stops reading,
+ * unless another request waits behind it: holds never delay others. */
+static void update_reading(struct px_node_conn *c)
+{
+    struct px_op *op = c->cur;
+    if (c->closing || c->node == NULL) return;
+    if (op != NULL && op->hold && (op->next != NULL || c->node->queue != NULL)) op->hold = 0;
+    int pause = op != NULL && op->hold;
+    if (pause == c->paused) return;
+    if (pause) uv_read_stop((uv_stream_t *)&c->tcp);
+    else uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    c->paused = pause;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -654,6 +689,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->heard_ms = cm_now_ms();
     if (c->node != NULL) c->node->last_seen_ms = c->heard_ms;
     handle(c, mcp_frame_inbuf_landed(&c->in, &c->rd, (size_t)nread));
+    if (!c->closing && c->cur != NULL) sum_landed(c->cur, c->rd.got);
+    update_reading(c);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -694,7 +731,7 @@ static void on_watchdog(uv_timer_t *t)
         struct px_node *n = &pool->nodes[i];
         struct px_node_conn *c = n->conn;
         if (c == NULL || c->closing || n->inflight == NULL) continue;
-        if (stalled) c->heard_ms = now;
+        if (stalled || c->paused) c->heard_ms = now; /* a paused one is not read: not silence */
         size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
         if (queued != c->last_queued) { /* still sending to it: not silence */
             c->last_queued = queued;
@@ -785,14 +822,24 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
     uv_close((uv_handle_t *)&pool->listener, listener_closed);
 }
 
-int px_pool_detach(struct px_pool *pool, struct px_op *op)
+void px_pool_detach(struct px_pool *pool, struct px_op *op)
 {
-    struct px_node *n = &pool->nodes[op->node];
-    if (n->conn != NULL && n->conn->cur == op) return 0;
+    struct px_node_conn *c = pool->nodes[op->node].conn;
     op->detached = 1;
     op->dest = NULL;
     op->dest_cap = 0;
-    return 1;
+    if (c != NULL && c->cur == op) {
+        op->status = -ECANCELED;
+        mcp_frame_reader_skip_body(&c->rd);
+    }
+    px_pool_release(pool, op);
+}
+
+void px_pool_release(struct px_pool *pool, struct px_op *op)
+{
+    op->hold = 0;
+    struct px_node_conn *c = pool->nodes[op->node].conn;
+    if (c != NULL && c->paused) update_reading(c);
 }
 
 void px_pool_free(struct px_pool *pool)

@@ -5,7 +5,8 @@
  * (through the invoker) with a `serve` payload carrying a one-time token,
  * queues the request, and sends it once the node has dialed back and its
  * hello matched the token. Replies arrive in order; a GET's chunk is read
- * straight into the caller's buffer.
+ * straight into the caller's buffer, a piece at a time, and checksummed
+ * piece by piece while each is still in the CPU's cache.
  *
  *   per node:  SLEEPING --invoke--> INVOKING --hello--> CONNECTED
  *                 ^                                        | BYE / close
@@ -62,6 +63,9 @@ struct px_op {
     uint64_t body_len;
     unsigned char *dest;           /* GET: where the chunk lands */
     uint64_t dest_cap;
+    int hold;                      /* GET: leave the chunk unread (in the kernel's buffers,
+                                      its node waiting) until px_pool_release; released at
+                                      once when another request waits behind it on its node */
     px_op_cb cb;
     void *arg;
     /* result, valid in the callback */
@@ -69,12 +73,14 @@ struct px_op {
     struct mcp_chunk_meta reply;   /* GET: the stored chunk's metadata */
     unsigned char reply_key[MCP_FRAME_MAX_KEY];
     uint64_t reply_len;            /* GET: chunk bytes written to dest */
+    uint32_t crc;                  /* GET: CRC32C of those bytes, summed as they landed */
     struct mcp_list_reply list_reply;
     unsigned char *list_body;      /* LIST: records, freed after the callback */
     /* private to the pool */
     struct px_op *next;
     struct px_op *wnext;           /* in its connection's list of ops to write */
     uint32_t seq;
+    uint64_t summed;               /* bytes of dest the crc covers */
     int tries;
     int detached;
     int writing;                   /* uv_write not yet called back */
@@ -157,10 +163,11 @@ void px_pool_submit(struct px_pool *pool, uint16_t node, struct px_op *op);
  * without any client touching the node. Does nothing for a node that is
  * being invoked, serving, or has requests waiting. */
 void px_pool_warmup(struct px_pool *pool, uint16_t node);
-/* Stop a GET from writing into its destination: 1 when done (its body, if
- * it comes, is dropped and the op ends with -ECANCELED), 0 when the body is
- * arriving right now (wait for the callback). */
-int px_pool_detach(struct px_pool *pool, struct px_op *op);
+/* Stop a GET from writing into its destination: the rest of its body is
+ * dropped and the op ends with -ECANCELED. */
+void px_pool_detach(struct px_pool *pool, struct px_op *op);
+/* Let a held GET's chunk be read. */
+void px_pool_release(struct px_pool *pool, struct px_op *op);
 /* Fail everything queued and in flight, close connections and handles. */
 void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *));
 /* Free the nodes once the pool is closed and the invoker too (an invocation

@@ -220,6 +220,11 @@ void px_stripe_write(struct px_stripe *st, struct px_write *w)
 
 /* ---- read ------------------------------------------------------------ */
 
+/* A streamed read takes its data chunks in order, this many at a time
+ * (the others wait in the kernel's buffers), so the first ones are in early
+ * and the client's copy overlaps the nodes'. */
+#define STREAM_WINDOW 2
+
 static void read_done_maybe(struct px_read *r)
 {
     if (r->outstanding > 0 || !r->answered || r->decoding) return;
@@ -230,9 +235,12 @@ static void read_done_maybe(struct px_read *r)
     r->done(r);
 }
 
-/* Callers end with read_done_maybe(), which may free r. */
+/* Callers end with read_done_maybe(), which may free r. Chunks still on
+ * their way are no longer wanted: their bytes are dropped as they come. */
 static void answer(struct px_read *r, int status)
 {
+    for (int i = 0; i < r->d + r->p; i++)
+        if ((r->asked & ~(r->good | r->lost)) >> i & 1) px_pool_detach(r->st->pool, &r->ops[i]);
     r->answered = 1;
     r->answer(r, status);
 }
@@ -264,22 +272,19 @@ static void decode_done(uv_work_t *req, int status)
 static void read_progress(struct px_read *r)
 {
     if (r->answered || r->decoding) return;
-    int n = r->d + r->p;
     int good = __builtin_popcountll(r->good);
     if (good < r->d) {
         int pending = __builtin_popcountll(r->asked & ~(r->good | r->lost));
         if (good + pending < r->d) answer(r, -ENOENT);
         return;
     }
-    /* Data chunks still on their way must not land in the slots rebuilt now. */
     uint64_t missing = missing_data(r);
-    for (int i = 0; i < n && i < r->d; i++) {
-        if (!(missing >> i & 1) || !(r->asked >> i & 1) || (r->lost >> i & 1)) continue;
-        if (!px_pool_detach(r->st->pool, &r->ops[i])) {
-            r->st->stragglers_waited++;
-            return; /* its bytes are arriving: decide when it completes */
-        }
-    }
+    /* a streamed read holds back its later data chunks: parity stands in
+     * only for lost ones, not for those it is waiting for by choice */
+    if (r->ready != NULL && missing != 0 && !(r->lost & (((uint64_t)1 << r->d) - 1))) return;
+    /* Data chunks still on their way must not land in the slots rebuilt now. */
+    for (int i = 0; i < r->d; i++)
+        if ((missing >> i & 1) && (r->asked >> i & 1) && !(r->lost >> i & 1)) px_pool_detach(r->st->pool, &r->ops[i]);
     if (missing == 0) {
         answer(r, 0);
         return;
@@ -294,6 +299,26 @@ static void read_progress(struct px_read *r)
     answer(r, r->good ? 0 : -ENOENT);
 }
 
+/* Let the held chunks below `upto` be read. */
+static void release(struct px_read *r, int upto)
+{
+    for (int i = 0; i < upto && i < r->d + r->p; i++)
+        if (r->ops[i].hold && (r->asked >> i & 1)) px_pool_release(r->st->pool, &r->ops[i]);
+}
+
+/* Report the data chunks verified so far, in order, up to the first gap,
+ * and let the next ones in. */
+static void report_ready(struct px_read *r)
+{
+    int k = r->ready_chunks;
+    while (k < r->d && (r->good >> k & 1)) k++;
+    if (k == r->ready_chunks) return;
+    r->ready_chunks = k;
+    release(r, k + STREAM_WINDOW);
+    uint64_t upto = (uint64_t)k * r->v->chunk_len;
+    r->ready(r, upto < r->v->len ? upto : r->v->len);
+}
+
 static void on_get(struct px_op *op, void *arg)
 {
     struct px_read *r = arg;
@@ -302,14 +327,16 @@ static void on_get(struct px_op *op, void *arg)
     r->outstanding--;
     if (!r->answered && !r->decoding && !(r->good & bit)) { /* while decoding, stragglers were detached */
         if (op->status == MCP_ST_OK && op->reply_len == r->v->chunk_len &&
-            op->reply.version == r->version && ecs_crc(px_value_chunk(r->v, i), r->v->chunk_len) == r->crc[i]) {
+            op->reply.version == r->version && op->crc == r->crc[i]) {
             r->good |= bit;
+            if (r->ready != NULL && i < r->d) report_ready(r);
         } else {
             if (op->status == MCP_ST_OK) r->st->bad_chunks++;
             cm_debug("chunk %d of \"%.*s\" v%llu from node %u: status %d", i, (int)r->key_len, r->keybuf,
                      (unsigned long long)r->version, op->node, op->status);
             r->lost |= bit;
             if (op->status < 0) r->unreachable |= bit;
+            release(r, r->d + r->p); /* a decode needs every chunk it can get */
         }
         read_progress(r);
     }
@@ -320,7 +347,7 @@ void px_stripe_read(struct px_stripe *st, struct px_read *r)
 {
     r->st = st;
     r->good = r->lost = r->asked = r->unreachable = 0;
-    r->answered = r->decoding = 0;
+    r->answered = r->decoding = r->ready_chunks = 0;
     r->key = copy_key(r->keybuf, r->key, r->key_len);
     r->v = px_stripe_code(st, r->d) != NULL && r->p == st->p ? px_value_new_pooled(&st->buffers, r->size, r->d, r->p)
                                                                : NULL;
@@ -345,6 +372,7 @@ void px_stripe_read(struct px_stripe *st, struct px_read *r)
                                            .key = r->keybuf};
         op->dest = px_value_chunk(r->v, i);
         op->dest_cap = r->v->chunk_len;
+        op->hold = r->ready != NULL && i >= STREAM_WINDOW; /* first the leading chunks, then parity if need be */
         op->cb = on_get;
         op->arg = r;
         r->asked |= (uint64_t)1 << i;

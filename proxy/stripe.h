@@ -71,7 +71,7 @@ struct px_stripe {
     uint64_t offload_bytes;     /* objects this large are coded off the loop */
     struct px_bufpool buffers;  /* stripe buffers for reads and client values */
     struct ecs_code codes[ECS_MAX_CHUNKS + 1]; /* codes[d], made when first used */
-    uint64_t decodes, bad_chunks, stragglers_waited;
+    uint64_t decodes, bad_chunks;
 };
 
 int px_stripe_init(struct px_stripe *st, uv_loop_t *loop, struct px_pool *pool, int d_max, int p,
@@ -119,6 +119,9 @@ struct px_read {
     uint64_t skip;              /* chunks known missing: not asked for */
     void (*answer)(struct px_read *r, int status); /* 0: r->v holds the object; -ENOENT: fewer than d */
     void (*done)(struct px_read *r);               /* every op finished: r may be freed */
+    /* optional: object bytes [0, upto) are final (the leading data chunks,
+     * verified), before the answer; a large value can start on its way */
+    void (*ready)(struct px_read *r, uint64_t upto);
     void *arg;
     /* result */
     struct px_value *v;         /* the read's reference; take your own in answer() */
@@ -128,6 +131,7 @@ struct px_read {
     struct px_stripe *st;
     unsigned char keybuf[MCP_FRAME_MAX_KEY];
     int outstanding, answered, decoding;
+    int ready_chunks;           /* leading data chunks reported through ready */
     uint64_t asked;
     uv_work_t work;
     struct px_op *ops;          /* d+p of them, allocated while reading */

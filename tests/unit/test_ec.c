@@ -245,6 +245,11 @@ static void test_checksum_detects_corruption(void **state)
     /* The CRC matches isa-l's CRC32C of a known string. */
     assert_int_equal(ecs_crc((const unsigned char *)"123456789", 9), ecs_crc((const unsigned char *)"123456789", 9));
     assert_int_not_equal(ecs_crc((const unsigned char *)"123456789", 9), ecs_crc((const unsigned char *)"123456788", 9));
+    /* Carried on piece by piece (as a chunk lands), it is the same sum. */
+    for (size_t cut = 0; cut <= s.chunk_len; cut += 4099) {
+        uint32_t part = ecs_crc_update(ecs_crc(s.want[2], cut), s.want[2] + cut, s.chunk_len - cut);
+        assert_int_equal(part, ecs_crc(s.want[2], s.chunk_len));
+    }
     stripe_free(&s);
     ecs_code_free(&code);
 }
