@@ -20,6 +20,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/stream.h"
 
 #define READ_BUF 65536
 #define LIST_BODY_MAX (1u << 20)
@@ -147,13 +148,13 @@ static void send_frame(struct serve *sv, uint8_t op, uint8_t status, uint32_t se
     r->req.data = r;
     sv->pending_writes++;
     sv->sum->bytes_out += MCP_FRAME_HEADER_LEN + meta_len + tail;
-    int rc = uv_write(&r->req, (uv_stream_t *)&sv->tcp, bufs, n, on_written);
-    if (rc < 0) {
+    int rc = cm_stream_write(&r->req, (uv_stream_t *)&sv->tcp, bufs, n, on_written);
+    if (rc != 0) { /* written already, or failed */
         sv->pending_writes--;
         if (r->data != NULL) cn_buf_unref(r->data);
         free(r->body);
         free(r);
-        finish(sv, CN_END_CLOSED, uv_strerror(rc));
+        if (rc < 0) finish(sv, CN_END_CLOSED, uv_strerror(rc));
     }
 }
 

@@ -16,6 +16,7 @@
 
 #include "common/container.h"
 #include "common/log.h"
+#include "common/stream.h"
 #include "proto/mcp.h"
 #include "proxy/client.h"
 
@@ -56,13 +57,15 @@ void px_client_flush(struct px_client *c)
     b->bytes = mcp_wbuf_len(&b->w);
     uv_buf_t bufs[OUT_IOV];
     for (size_t i = 0; i < b->w.niov; i++) bufs[i] = uv_buf_init(b->iov[i].iov_base, (unsigned)b->iov[i].iov_len);
-    c->out_pending += b->bytes;
-    if (uv_write(&b->req, (uv_stream_t *)&c->tcp, bufs, (unsigned)b->w.niov, on_written) < 0) {
-        c->out_pending -= b->bytes;
-        for (unsigned i = 0; i < b->nrefs; i++) px_value_unref(b->refs[i]);
-        free(b);
-        px_client_close(c, "write failed");
+    int rc = cm_stream_write(&b->req, (uv_stream_t *)&c->tcp, bufs, (unsigned)b->w.niov, on_written);
+    if (rc == 0) {
+        c->out_pending += b->bytes;
+        return;
     }
+    c->fe->stats.bytes_written += rc > 0 ? b->bytes : 0;
+    for (unsigned i = 0; i < b->nrefs; i++) px_value_unref(b->refs[i]);
+    free(b);
+    if (rc < 0) px_client_close(c, "write failed");
 }
 
 
@@ -173,6 +176,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     } else {
         c->rlen += (size_t)n;
     }
+    if (c->busy) { /* read ahead while a command is in flight; parsed when it ends */
+        update_reading(c);
+        return;
+    }
     if (c->rlen == c->rcap) { /* a line longer than we buffer: the parser says how to answer */
         process(c);
         if (c->rlen == c->rcap) px_client_close(c, "line too long");
@@ -181,9 +188,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     process(c);
 }
 
+/* A client is read while it has replies to take and room in its buffer;
+ * the next request is read while one is in flight (stopping and restarting
+ * would cost two epoll_ctl calls per request) and waits there. */
 static void update_reading(struct px_client *c)
 {
-    int want = !c->closing && !c->closed && !c->eof && !c->busy && c->out_pending < PX_OUT_LIMIT && !c->fe->held;
+    int room = !c->busy || (c->value == NULL && (c->rlen < c->rcap || c->rcap < RBUF_MAX));
+    int want = !c->closing && !c->closed && !c->eof && room && c->out_pending < PX_OUT_LIMIT && !c->fe->held;
     if (want && !c->reading) c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
     else if (!want && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/container.h"
 #include "common/log.h"
+#include "common/stream.h"
 #include "ec/ecs.h"
 
 #define READ_BUF 65536
@@ -271,12 +272,12 @@ static void on_flush(uv_check_t *h)
                 bufs[nb++] = uv_buf_init((char *)op->body, (unsigned)op->body_len);
         }
         c->unsent = c->unsent_tail = NULL;
-        int rc = uv_write(&b->req, (uv_stream_t *)&c->tcp, bufs, nb, on_batch_written); /* copies bufs */
+        int rc = cm_stream_write(&b->req, (uv_stream_t *)&c->tcp, bufs, nb, on_batch_written); /* copies bufs */
         free(bufs);
-        if (rc < 0) {
+        if (rc != 0) { /* written already (no reply can have come), or failed */
             for (unsigned i = 0; i < b->n; i++) b->ops[i]->writing = 0;
             free(b);
-            conn_close(c, "write failed");
+            if (rc < 0) conn_close(c, "write failed");
         }
     }
 }

@@ -135,13 +135,31 @@ static unsigned char *copy_key(unsigned char *buf, const unsigned char *key, uin
 
 /* ---- write ----------------------------------------------------------- */
 
-static void encode(struct px_stripe *st, struct px_value *v)
+/* A large object is coded off the loop by two jobs at once (the loop and
+ * the nodes wait for them): one sums the data chunks, which then leave at
+ * once, the other encodes the parity and sums it. */
+static void sum_data(struct px_value *v)
+{
+    for (int i = 0; i < v->d; i++) v->crc[i] = ecs_crc(px_value_chunk(v, i), v->chunk_len);
+}
+
+static void encode_parity(struct px_stripe *st, struct px_value *v)
 {
     unsigned char *data[ECS_MAX_CHUNKS], *parity[ECS_MAX_CHUNKS];
-    ecs_stripe_split(v->d, v->data, v->len, data);
+    for (int i = 0; i < v->d; i++) data[i] = px_value_chunk(v, i);
     for (int i = 0; i < v->p; i++) parity[i] = px_value_chunk(v, v->d + i);
     ecs_encode(&st->codes[v->d], v->chunk_len, data, parity);
-    for (int i = 0; i < v->d + v->p; i++) v->crc[i] = ecs_crc(px_value_chunk(v, i), v->chunk_len);
+    for (int i = v->d; i < v->d + v->p; i++) v->crc[i] = ecs_crc(px_value_chunk(v, i), v->chunk_len);
+}
+
+static void write_finish_maybe(struct px_write *w)
+{
+    if (w->pending > 0 || w->coding > 0) return;
+    struct px_value *v = w->v;
+    free(w->ops);
+    w->ops = NULL;
+    w->done(w, w->failed ? -EIO : 0);
+    px_value_unref(v);
 }
 
 static void on_put(struct px_op *op, void *arg)
@@ -151,22 +169,16 @@ static void on_put(struct px_op *op, void *arg)
         w->failed |= (uint64_t)1 << (op - w->ops);
         cm_debug("put of chunk %d to node %u failed: %d", (int)(op - w->ops), op->node, op->status);
     }
-    if (--w->pending == 0) {
-        struct px_value *v = w->v;
-        free(w->ops);
-        w->ops = NULL;
-        w->done(w, w->failed ? -EIO : 0);
-        px_value_unref(v);
-    }
+    w->pending--;
+    write_finish_maybe(w);
 }
 
-static void send_chunks(struct px_write *w)
+/* PUT the chunks of `which` that this write stores. */
+static void send_chunks(struct px_write *w, uint64_t which)
 {
     struct px_value *v = w->v;
-    int n = v->d + v->p;
-    uint64_t chunks = w->only ? w->only : ((uint64_t)1 << (n - 1) << 1) - 1;
-    w->pending = __builtin_popcountll(chunks);
-    for (int i = 0; i < n; i++) {
+    uint64_t chunks = w->only & which;
+    for (int i = 0; i < v->d + v->p; i++) {
         if (!(chunks >> i & 1)) continue;
         struct px_op *op = &w->ops[i];
         memset(op, 0, sizeof *op);
@@ -180,42 +192,65 @@ static void send_chunks(struct px_write *w)
         op->cb = on_put;
         op->arg = w;
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < v->d + v->p; i++)
         if (chunks >> i & 1) px_pool_submit(w->st->pool, w->nodes[i], &w->ops[i]);
 }
 
+static void sum_work(uv_work_t *req) { sum_data(cm_container_of(req, struct px_write, summing)->v); }
+
 static void encode_work(uv_work_t *req)
 {
-    struct px_write *w = cm_container_of(req, struct px_write, work);
-    encode(w->st, w->v);
+    struct px_write *w = cm_container_of(req, struct px_write, encoding);
+    encode_parity(w->st, w->v);
 }
 
-static void encode_done(uv_work_t *req, int status)
+static void summed(uv_work_t *req, int status)
 {
     (void)status;
-    send_chunks(cm_container_of(req, struct px_write, work));
+    struct px_write *w = cm_container_of(req, struct px_write, summing);
+    w->coding--;
+    send_chunks(w, PX_ALL_CHUNKS(w->v->d));
+    write_finish_maybe(w);
+}
+
+static void encoded(uv_work_t *req, int status)
+{
+    (void)status;
+    struct px_write *w = cm_container_of(req, struct px_write, encoding);
+    w->coding--;
+    send_chunks(w, PX_ALL_CHUNKS(w->v->d + w->v->p) & ~PX_ALL_CHUNKS(w->v->d));
+    write_finish_maybe(w);
 }
 
 void px_stripe_write(struct px_stripe *st, struct px_write *w)
 {
+    struct px_value *v = w->v;
+    int n = v->d + v->p;
     w->st = st;
     w->failed = 0;
-    px_value_ref(w->v);
+    px_value_ref(v);
     w->key = copy_key(w->keybuf, w->key, w->key_len);
-    w->ops = calloc((size_t)(w->v->d + w->v->p), sizeof *w->ops);
-    if (w->ops == NULL || px_stripe_code(st, w->v->d) == NULL || w->v->p != st->p) {
-        struct px_value *v = w->v;
-        free(w->ops);
-        w->ops = NULL;
+    w->ops = calloc((size_t)n, sizeof *w->ops);
+    w->only = w->only ? w->only : PX_ALL_CHUNKS(n);
+    w->pending = __builtin_popcountll(w->only);
+    w->coding = 0;
+    if (w->ops == NULL || px_stripe_code(st, v->d) == NULL || v->p != st->p) {
+        w->pending = 0;
         w->failed = ~(uint64_t)0;
-        w->done(w, -EIO);
-        px_value_unref(v);
+        write_finish_maybe(w);
         return;
     }
-    if (w->v->len >= st->offload_bytes && uv_queue_work(st->loop, &w->work, encode_work, encode_done) == 0)
-        return;
-    encode(st, w->v);
-    send_chunks(w);
+    unsigned char *data[ECS_MAX_CHUNKS];
+    ecs_stripe_split(v->d, v->data, v->len, data); /* zeroes the padding both jobs read */
+    w->coding = 2; /* both callbacks run, even if one of the jobs could not be queued */
+    if (v->len < st->offload_bytes || uv_queue_work(st->loop, &w->summing, sum_work, summed) != 0) {
+        sum_data(v);
+        summed(&w->summing, 0);
+    }
+    if (v->len < st->offload_bytes || uv_queue_work(st->loop, &w->encoding, encode_work, encoded) != 0) {
+        encode_parity(st, v);
+        encoded(&w->encoding, 0);
+    }
 }
 
 /* ---- read ------------------------------------------------------------ */

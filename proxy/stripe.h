@@ -99,8 +99,8 @@ struct px_write {
     /* private */
     struct px_stripe *st;
     unsigned char keybuf[MCP_FRAME_MAX_KEY];
-    int pending;
-    uv_work_t work;
+    int pending, coding;        /* PUTs not yet answered, coding jobs not yet done */
+    uv_work_t summing, encoding;
     struct px_op *ops;          /* d+p of them, allocated while writing */
 };
 
