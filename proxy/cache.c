@@ -423,7 +423,10 @@ static void get_ready(struct px_read *r, uint64_t upto)
 {
     struct fetch *f = r->arg;
     struct px_get *g = f->ctx;
-    if (g->value == NULL) g->value = px_value_ref(r->v);
+    if (g->value == NULL) {
+        f->c->stats.gets_streamed++;
+        g->value = px_value_ref(r->v);
+    }
     g->part(g, upto);
 }
 

@@ -29,7 +29,7 @@
     X(cas_misses) X(cas_badval) X(touch_hits) X(touch_misses) X(evictions)   \
     X(objects_lost) X(store_failures) X(lost_races) X(chunks_repaired) X(repair_failures)      \
     X(chunks_relocated) X(repair_bytes) X(objects_adopted) X(get_unavailable) \
-    X(stores_degraded)
+    X(stores_degraded) X(gets_streamed)
 
 struct px_cache_stats {
 #define PX_STAT_FIELD(name) uint64_t name;

@@ -29,6 +29,9 @@
 #include "ec/ecs.h"
 
 #define READ_BUF 65536
+/* A held chunk is read anyway after this long: the read it belongs to is
+ * waiting for a chunk that is late, and may need every other one. */
+#define HOLD_MAX_MS 200
 /* A chunk lands at most this much per read, to be checksummed while hot. */
 #define LAND_MAX ((size_t)512 << 10)
 #define MAX_TRIES 3
@@ -43,7 +46,8 @@ struct px_node_conn {
     uint64_t heard_ms;             /* last bytes from the node, or the request that broke a quiet spell */
     size_t last_queued;            /* bytes waiting to be written, at the watchdog's last look */
     int closing, bye;
-    int paused;                    /* not reading: the reply in progress is held */
+    int paused;                    /* not reading: the reply in progress is held ... */
+    uint64_t paused_ms;            /* ... since then */
     struct mcp_frame_reader rd;
     struct px_op *cur;             /* the request whose reply is being read */
     struct px_op *unsent, *unsent_tail; /* queued for this turn's write */
@@ -673,7 +677,10 @@ static void update_reading(struct px_node_conn *c)
     if (op != NULL && op->hold && (op->next != NULL || c->node->queue != NULL)) op->hold = 0;
     int pause = op != NULL && op->hold;
     if (pause == c->paused) return;
-    if (pause) uv_read_stop((uv_stream_t *)&c->tcp);
+    if (pause) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->paused_ms = cm_now_ms();
+    }
     else uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     c->paused = pause;
 }
@@ -732,6 +739,10 @@ static void on_watchdog(uv_timer_t *t)
         struct px_node *n = &pool->nodes[i];
         struct px_node_conn *c = n->conn;
         if (c == NULL || c->closing || n->inflight == NULL) continue;
+        if (c->paused && now - c->paused_ms >= HOLD_MAX_MS) { /* its read waits on something else */
+            c->cur->hold = 0;
+            update_reading(c);
+        }
         if (stalled || c->paused) c->heard_ms = now; /* a paused one is not read: not silence */
         size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
         if (queued != c->last_queued) { /* still sending to it: not silence */

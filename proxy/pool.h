@@ -65,7 +65,8 @@ struct px_op {
     uint64_t dest_cap;
     int hold;                      /* GET: leave the chunk unread (in the kernel's buffers,
                                       its node waiting) until px_pool_release; released at
-                                      once when another request waits behind it on its node */
+                                      once when another request waits behind it on its node,
+                                      and after a fifth of a second in any case */
     px_op_cb cb;
     void *arg;
     /* result, valid in the callback */
