@@ -270,12 +270,18 @@ static void read_done_maybe(struct px_read *r)
     r->done(r);
 }
 
-/* Callers end with read_done_maybe(), which may free r. Chunks still on
- * their way are no longer wanted: their bytes are dropped as they come. */
-static void answer(struct px_read *r, int status)
+/* Chunks still on their way are no longer wanted: their bytes are dropped
+ * as they come, never landing in slots being rebuilt or sent. */
+static void detach_outstanding(struct px_read *r)
 {
     for (int i = 0; i < r->d + r->p; i++)
         if ((r->asked & ~(r->good | r->lost)) >> i & 1) px_pool_detach(r->st->pool, &r->ops[i]);
+}
+
+/* Callers end with read_done_maybe(), which may free r. */
+static void answer(struct px_read *r, int status)
+{
+    detach_outstanding(r);
     r->answered = 1;
     r->answer(r, status);
 }
@@ -317,9 +323,7 @@ static void read_progress(struct px_read *r)
     /* a streamed read holds back its later data chunks: parity stands in
      * only for lost ones, not for those it is waiting for by choice */
     if (r->ready != NULL && missing != 0 && !(r->lost & (((uint64_t)1 << r->d) - 1))) return;
-    /* Data chunks still on their way must not land in the slots rebuilt now. */
-    for (int i = 0; i < r->d; i++)
-        if ((missing >> i & 1) && (r->asked >> i & 1) && !(r->lost >> i & 1)) px_pool_detach(r->st->pool, &r->ops[i]);
+    detach_outstanding(r);
     if (missing == 0) {
         answer(r, 0);
         return;

@@ -2,16 +2,19 @@
  *
  * An object's bytes live in one struct px_value: the stripe buffer (the
  * object, zero-padded to d chunks, where a client's value lands and where a
- * read's data chunks land) and p parity chunks. Writing encodes the parity
- * (on libuv's thread pool for large objects), checksums every chunk and PUTs
- * chunk i to nodes[i]. Reading GETs every chunk not known missing straight
- * into its slot and answers as soon as any d have arrived with good
- * checksums (first d win); missing data chunks are then rebuilt in place.
+ * read's data chunks land) and p parity chunks. Writing checksums the data
+ * chunks and encodes the parity (two jobs on libuv's thread pool at once
+ * for large objects; the data chunks leave as soon as they are summed) and
+ * PUTs chunk i to nodes[i]. Reading GETs every chunk not known missing
+ * straight into its slot and answers as soon as any d have arrived with
+ * good checksums (first d win); missing data chunks are then rebuilt in
+ * place. Once the answer is decided (before a rebuild starts), chunks still
+ * on their way are detached: their bytes are dropped as they come, so no
+ * straggler lands in a slot that is being rebuilt or sent.
  *
- * A straggling data chunk must not land in a slot that was rebuilt (or that
- * a client is being sent): before answering, every data chunk still on its
- * way is detached from its slot (its bytes will be dropped), or, when its
- * bytes are arriving at that moment, waited for.
+ * A read with a `ready` callback streams: its data chunks are reported in
+ * order as they verify, and taken two at a time, the others held in the
+ * kernel's buffers (px_op.hold) until their turn, or until a chunk is lost.
  *
  * Ownership: values are reference-counted; px_stripe_write and
  * px_stripe_read hold a reference while they work. struct px_write and
