@@ -33,12 +33,26 @@ static unsigned char *buf_get(struct px_bufpool *pool, size_t need, size_t *cap)
     return aligned_alloc(ECS_ALIGN, (need + ECS_ALIGN - 1) & ~(size_t)(ECS_ALIGN - 1));
 }
 
+/* Keep b for reuse, making room by freeing smaller buffers: a large one
+ * costs the most to fault in again, and mixed sizes must not crowd it out. */
 static void buf_put(struct px_bufpool *pool, unsigned char *b, size_t cap)
 {
     if (b == NULL) return;
-    if (pool == NULL || cap < PX_POOL_MIN || pool->n == PX_POOL_SLOTS || pool->bytes + cap > pool->max_bytes) {
+    if (pool == NULL || cap < PX_POOL_MIN || cap > pool->max_bytes) {
         free(b);
         return;
+    }
+    while (pool->n == PX_POOL_SLOTS || pool->bytes + cap > pool->max_bytes) {
+        unsigned smallest = 0;
+        for (unsigned i = 1; i < pool->n; i++)
+            if (pool->slot[i].cap < pool->slot[smallest].cap) smallest = i;
+        if (pool->slot[smallest].cap >= cap) {
+            free(b);
+            return;
+        }
+        free(pool->slot[smallest].buf);
+        pool->bytes -= pool->slot[smallest].cap;
+        pool->slot[smallest] = pool->slot[--pool->n];
     }
     pool->slot[pool->n++] = (struct px_pooled){b, cap};
     pool->bytes += cap;

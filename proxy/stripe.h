@@ -35,7 +35,7 @@
  * nothing to write into; fresh memory costs a page fault per 4 KiB, which
  * costs a third of the speed of a 100 MB read (make bench-proxy: 100 MB GET
  * 335-370 MB/s without, 460-480 with). Used from the loop thread only. */
-#define PX_POOL_SLOTS 8
+#define PX_POOL_SLOTS 16 /* a value and its parity for each of 8 large reads */
 #define PX_POOL_MIN ((size_t)1 << 20) /* smaller buffers come and go with malloc */
 struct px_bufpool {
     uint64_t max_bytes, bytes;
