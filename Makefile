@@ -127,7 +127,7 @@ help:
 	@echo "make bench-proto memcached parser throughput"
 	@echo "make bench-faas warm/cold invoke latency and invocations/s of fncache-faas"
 	@echo "make bench-node node PUT/GET throughput beside plain TCP"
-	@echo "make bench-proxy fncache-proxy beside memcached"
+	@echo "make bench-proxy fncache-proxy beside memcached and twemproxy (BENCH_ARGS=\"--sizes 1k,100m --clients 1 --rounds 3\")"
 	@echo "make bench      fncache beside memcached and twemproxy: 100 B to 100 MB values, one table"
 	@echo "make fuzz       libFuzzer on the memcached parser (FUZZ_TIME=seconds)"
 	@echo "make fuzz-frame libFuzzer on the node frame reader (FUZZ_TIME=seconds)"

@@ -9,6 +9,9 @@ UNIT_TESTS += test_px_invoker
 test_px_invoker_DEPS := pxfleet
 test_px_invoker_PKGS := libmicrohttpd
 
+UNIT_TESTS += test_px_stripe
+test_px_stripe_DEPS := pxfleet pxcore
+
 LIBS += pxcore
 pxcore_SRCS := proxy/index.c proxy/place.c
 pxcore_DEPS := common
