@@ -27,11 +27,7 @@ workloads=(
   "100m|--size 100m --connections 2 --keys 8 --ratio 9:1 --warmup 2"
 )
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  echo "bench-compare: nothing listens on port $1" >&2; return 1
-}
+. scripts/bench-servers.sh
 
 tmp=$(mktemp -d)
 pids=()
@@ -43,23 +39,12 @@ cleanup() {
 trap cleanup EXIT
 
 user=$([ "$(id -u)" = 0 ] && echo root || id -un)
-mc_port=$(free_port) px_port=$(free_port) nc_port=$(free_port) nc_stats=$(free_port)
+mc_port=$(free_port) px_port=$(free_port) nc_port=$(free_port)
 memcached -u "$user" -l 127.0.0.1 -p "$mc_port" -U 0 -t 2 -m 2048 -I 128m -c 4096 &
 pids+=($!)
 bin/fncache-proxy -l 127.0.0.1 -p "$px_port" --nodes 12 --node-memory 1024 -I 128m 2>"$tmp/proxy.log" &
 pids+=($!)
-cat >"$tmp/nutcracker.yml" <<YML
-bench:
-  listen: 127.0.0.1:$nc_port
-  hash: fnv1a_64
-  distribution: ketama
-  timeout: 60000
-  preconnect: true
-  auto_eject_hosts: false
-  servers:
-   - 127.0.0.1:$mc_port:1
-YML
-nutcracker -c "$tmp/nutcracker.yml" -s "$nc_stats" -a 127.0.0.1 -o "$tmp/nutcracker.log" -p "$tmp/nutcracker.pid" &
+start_twemproxy "$tmp" "$nc_port" "$mc_port"
 pids+=($!)
 wait_port "$mc_port"; wait_port "$px_port"; wait_port "$nc_port"
 

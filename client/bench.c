@@ -506,8 +506,8 @@ int cl_bench_run(const struct cl_bench_opts *o, struct cl_bench_result *r, char 
         }
     }
     uint64_t prefilled = 0, prefill_failed = 0;
-    for (unsigned i = 0; atomic_load(&b.ready) == started && i < started; i++) /* all done writing them */
-        prefilled += b.w[i].prefilled, prefill_failed += b.w[i].prefill_errors;
+    if (atomic_load(&b.ready) == started) /* every worker is done writing its counts */
+        for (unsigned i = 0; i < started; i++) prefilled += b.w[i].prefilled, prefill_failed += b.w[i].prefill_errors;
     if (prefilled == 0 && prefill_failed > 0) atomic_store(&b.stop, 1); /* nothing works: say so */
     release(&b, &o->w);
     struct live live = {b.start_ns, 0, 0};

@@ -5,7 +5,7 @@
 # what one relay hop costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. scripts/bench-servers.sh
 mc_port=$(free_port); px_port=$(free_port); nc_port=$(free_port)
 tmp=$(mktemp -d)
 user=$([ "$(id -u)" = 0 ] && echo root || id -un)
@@ -13,23 +13,10 @@ memcached -u "$user" -l 127.0.0.1 -p "$mc_port" -U 0 -t 2 -m 8192 -I 128m &
 mc=$!
 bin/fncache-proxy -l 127.0.0.1 -p "$px_port" --nodes 12 --node-memory 1024 -I 128m &
 px=$!
-cat >"$tmp/nutcracker.yml" <<YML
-bench:
-  listen: 127.0.0.1:$nc_port
-  hash: fnv1a_64
-  distribution: ketama
-  timeout: 120000
-  preconnect: true
-  auto_eject_hosts: false
-  servers:
-   - 127.0.0.1:$mc_port:1
-YML
-nutcracker -c "$tmp/nutcracker.yml" -s "$(free_port)" -a 127.0.0.1 -o "$tmp/nutcracker.log" &
+start_twemproxy "$tmp" "$nc_port" "$mc_port"
 nc=$!
 trap 'rc=$?; kill $mc $px $nc 2>/dev/null; wait $mc $px $nc 2>/dev/null || true; rm -rf "$tmp"; exit $rc' EXIT
-for port in "$mc_port" "$px_port" "$nc_port"; do
-  for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
-done
+for port in "$mc_port" "$px_port" "$nc_port"; do wait_port "$port"; done
 # twemproxy shares memcached: it runs last in each cell, so what it reads is its own
 build/release/bench/bench_proxy memcached=127.0.0.1:$mc_port fncache=127.0.0.1:$px_port \
   twemproxy=127.0.0.1:$nc_port "$@"

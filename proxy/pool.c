@@ -739,10 +739,7 @@ static void on_watchdog(uv_timer_t *t)
         struct px_node *n = &pool->nodes[i];
         struct px_node_conn *c = n->conn;
         if (c == NULL || c->closing || n->inflight == NULL) continue;
-        if (c->paused && now - c->paused_ms >= HOLD_MAX_MS) { /* its read waits on something else */
-            c->cur->hold = 0;
-            update_reading(c);
-        }
+        if (c->paused && now - c->paused_ms >= HOLD_MAX_MS) px_pool_release(pool, c->cur); /* its read waits on another chunk */
         if (stalled || c->paused) c->heard_ms = now; /* a paused one is not read: not silence */
         size_t queued = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
         if (queued != c->last_queued) { /* still sending to it: not silence */

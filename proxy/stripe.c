@@ -302,7 +302,7 @@ static void answer(struct px_read *r, int status)
 
 static uint64_t missing_data(const struct px_read *r)
 {
-    return (((uint64_t)1 << r->d) - 1) & ~r->good;
+    return PX_ALL_CHUNKS(r->d) & ~r->good;
 }
 
 static void decode_work(uv_work_t *req)
@@ -336,7 +336,7 @@ static void read_progress(struct px_read *r)
     uint64_t missing = missing_data(r);
     /* a streamed read holds back its later data chunks: parity stands in
      * only for lost ones, not for those it is waiting for by choice */
-    if (r->ready != NULL && missing != 0 && !(r->lost & (((uint64_t)1 << r->d) - 1))) return;
+    if (r->ready != NULL && missing != 0 && !(r->lost & PX_ALL_CHUNKS(r->d))) return;
     detach_outstanding(r);
     if (missing == 0) {
         answer(r, 0);

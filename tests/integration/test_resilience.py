@@ -14,7 +14,7 @@ import pytest
 import faasutil
 import nodeproto as np
 from nodeproto import wait_for
-from test_proxy import NODE, ROOT, Proxy, ask, reclaim
+from test_proxy import EVIL, NODE, ROOT, Proxy, ask, reclaim
 
 
 @pytest.fixture
@@ -326,10 +326,9 @@ def test_rebuild_refuses_lying_inventories():
     """At start the proxy lists every node: one claims a 1 GiB page and
     hangs up, one lists an object it cannot hold. Neither is believed;
     the rebuild ends and the proxy serves."""
-    evil = os.path.join(os.path.dirname(os.path.abspath(__file__)), "evil_node.py")
     f = faasutil.Faas([f"px-* {NODE} memory=256 timeout=300",
-                       f"px-3 {evil} memory=256 timeout=300 env:EVIL_MODE=huge-list",
-                       f"px-4 {evil} memory=256 timeout=300 env:EVIL_MODE=bogus-list"])
+                       f"px-3 {EVIL} memory=256 timeout=300 env:EVIL_MODE=huge-list",
+                       f"px-4 {EVIL} memory=256 timeout=300 env:EVIL_MODE=bogus-list"])
     p = Proxy("--warmup", "0", faas=f)
     try:
         c = p.client()

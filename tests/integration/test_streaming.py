@@ -12,10 +12,7 @@ import pytest
 import faasutil
 from nodeproto import wait_for
 from test_proxy import NODE, Proxy, ask, evil_fleet
-
-
-def stats(c):
-    return {k.decode(): v for k, v in c.stats().items()}
+from test_resilience import stats
 
 
 def read_reply(s, limit):
