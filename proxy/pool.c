@@ -819,6 +819,7 @@ void px_pool_close(struct px_pool *pool, void (*on_closed)(struct px_pool *))
         fail_list(&n->queue, &n->queue_tail, -ECANCELED);
         if (n->conn != NULL) {
             struct px_node_conn *c = n->conn;
+            c->cur = NULL; /* answered below: its callback may free it */
             fail_list(&n->inflight, &n->inflight_tail, -ECANCELED);
             conn_close(c, "proxy closing");
         }

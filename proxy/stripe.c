@@ -222,8 +222,8 @@ static void summed(uv_work_t *req, int status)
 {
     (void)status;
     struct px_write *w = cm_container_of(req, struct px_write, summing);
-    w->coding--;
-    send_chunks(w, PX_ALL_CHUNKS(w->v->d));
+    send_chunks(w, PX_ALL_CHUNKS(w->v->d)); /* PUTs may be answered at once (a closing pool): */
+    w->coding--;                             /* this job still counts, so w outlives them */
     write_finish_maybe(w);
 }
 
@@ -231,8 +231,8 @@ static void encoded(uv_work_t *req, int status)
 {
     (void)status;
     struct px_write *w = cm_container_of(req, struct px_write, encoding);
+    send_chunks(w, PX_ALL_CHUNKS(w->v->d + w->v->p) & ~PX_ALL_CHUNKS(w->v->d)); /* as in summed() */
     w->coding--;
-    send_chunks(w, PX_ALL_CHUNKS(w->v->d + w->v->p) & ~PX_ALL_CHUNKS(w->v->d));
     write_finish_maybe(w);
 }
 

@@ -378,6 +378,29 @@ def test_asan_proxy_workload(fleet):
     assert rc == 0 and "AddressSanitizer" not in log and "runtime error" not in log, log[-4000:]
 
 
+def test_asan_stop_while_a_write_is_coded():
+    """SIGTERM lands while a large SET is being coded: the coding jobs end
+    after the pool has closed, and every PUT they send is answered at once
+    (cancelled) — the write must outlive those answers."""
+    binary = os.path.join(ROOT, "build", "asan", "bin", "fncache-proxy")
+    value = os.urandom(60 << 20)
+    for _ in range(5):
+        f = faasutil.Faas([f"px-* {NODE} memory=256 timeout=300"])
+        p = Proxy("-I", "64m", faas=f, binary=binary)
+        try:
+            c = p.client()
+            assert c.set("warm", b"x" * 3000000)                # nodes connected
+            s = socket.create_connection(("127.0.0.1", p.port), timeout=30)
+            s.sendall(b"set k 0 0 %d\r\n" % len(value) + value + b"\r\n")
+            # the value is in and its write has begun: its coding takes a while
+            wait_for(lambda: c.stats()[b"cmd_set"] == 2, 30, "the write to begin", interval=0)
+            p.proc.send_signal(signal.SIGTERM)
+        finally:
+            rc, log = p.stop()
+            f.close()
+        assert rc == 0 and "AddressSanitizer" not in log and "runtime error" not in log, log[-4000:]
+
+
 def test_eviction_keeps_recent_objects(fleet):
     p = Proxy("-m", "24", faas=fleet)                # room for about 20 objects of 1 MB (+ parity)
     try:
